@@ -1,0 +1,50 @@
+"""Exception and warning classes of qnets.
+
+Every error raised at a public boundary names the argument, what was expected and
+what was received, so that the message alone tells the user what to change.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "QnetsError",
+    "ConfigError",
+    "DataError",
+    "ShapeError",
+    "SizeLimitError",
+    "CheckpointError",
+    "QnetsWarning",
+    "PrecisionWarning",
+]
+
+
+class QnetsError(Exception):
+    """Base class of every error raised by qnets."""
+
+
+class ConfigError(QnetsError, ValueError):
+    """A configuration value or option name is invalid."""
+
+
+class ShapeError(QnetsError, ValueError):
+    """An array has the wrong shape or its sizes do not match another argument."""
+
+
+class DataError(QnetsError, FileNotFoundError):
+    """A data set file is missing, truncated or corrupt."""
+
+
+class SizeLimitError(QnetsError, MemoryError):
+    """A dense object would exceed the size limit; the message names the scalable route."""
+
+
+class CheckpointError(QnetsError, RuntimeError):
+    """A checkpoint cannot be read or does not match the run it should resume."""
+
+
+class QnetsWarning(UserWarning):
+    """Base class of every warning emitted by qnets."""
+
+
+class PrecisionWarning(QnetsWarning):
+    """A numerical setting is too demanding for the chosen dtype (e.g. a tiny broadening)."""

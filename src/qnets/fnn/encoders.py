@@ -1,0 +1,112 @@
+r"""Encoders: how data enter a fermion network, as the input layer's Green's function ``g_0``.
+
+======================  ===============================  ====================================
+name                    input ``x``                      ``g_0``
+======================  ===============================  ====================================
+``hamiltonian``         ``(B, n0)`` real pixels          ``diag(1 / (z − x_i))``: pixel =
+                                                         onsite energy of an isolated site
+``ldos``                ``(B, n0)`` real, ``x ≥ 0``      ``diag(−iπ x_i)``: an external LDOS
+                                                         field (wide-band reservoir per site)
+``system``              ``(B, n0, n0)`` Hamiltonian      ``(z − H_sys)^{-1}`` (dense)
+======================  ===============================  ====================================
+
+Images ``(B, H, W)`` are flattened row-major for the diagonal encoders.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from qnets.errors import ConfigError, ShapeError
+
+__all__ = ["ENCODERS", "encode", "encode_hamiltonian", "encode_ldos", "encode_system"]
+
+ENCODERS = ("hamiltonian", "ldos", "system")
+
+
+def _check_finite(x: torch.Tensor, name: str = "x") -> None:
+    if not torch.isfinite(x).all():
+        bad = (~torch.isfinite(x)).nonzero()[0].tolist()
+        raise ConfigError(
+            f"{name}: expected finite values, got NaN or inf (first at index {tuple(bad)})"
+        )
+
+
+def _flat_sites(x: torch.Tensor, n0: int | None, name: str = "x") -> torch.Tensor:
+    if not torch.is_tensor(x):
+        raise ShapeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if x.is_complex():
+        raise ShapeError(f"{name}: expected real values (pixels / LDOS), got dtype {x.dtype}")
+    if x.dim() < 2:
+        raise ShapeError(
+            f"{name}: expected a batch of shape (B, n0) or (B, H, W), got shape {tuple(x.shape)}"
+        )
+    flat = x.reshape(x.shape[0], -1)
+    if n0 is not None and flat.shape[1] != n0:
+        raise ShapeError(
+            f"{name}: the input layer has {n0} sites, but each sample has {flat.shape[1]} values "
+            f"(shape {tuple(x.shape)})"
+        )
+    _check_finite(flat, name)
+    return flat
+
+
+def encode_hamiltonian(x: torch.Tensor, z: complex, *, dtype=torch.complex64, n0=None) -> torch.Tensor:
+    r"""``g_0 = diag(1 / (z − x))``: each pixel is the onsite energy of an isolated site.
+
+    Returns the diagonal, ``(B, n0)`` complex of ``dtype``. At ``E = 0``, ``η = 0.005`` a
+    black pixel (``x = 0``) is resonant, ``g = −200 i``; a white one gives ``g ≈ −1``.
+    """
+    flat = _flat_sites(x, n0)
+    return 1.0 / (z - flat.to(dtype))
+
+
+def encode_ldos(x: torch.Tensor, *, dtype=torch.complex64, n0=None) -> torch.Tensor:
+    r"""``g_0 = diag(−iπ x)``: input site ``i`` has local density of states ``x_i``.
+
+    Equivalent to a wide-band reservoir with surface LDOS ``x_i`` on each input site; layer
+    1 sees the absorbing self-energy ``−iπ T_0† diag(x) T_0``. Requires ``x ≥ 0``.
+    """
+    flat = _flat_sites(x, n0)
+    if (flat < 0).any():
+        raise ConfigError(
+            f"x: the 'ldos' encoder needs non-negative values (a density of states), got "
+            f"minimum {flat.min().item():.4g}"
+        )
+    return (-1j * math.pi) * flat.to(dtype)
+
+
+def encode_system(h_sys: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> torch.Tensor:
+    r"""``g_0 = (z − H_sys)^{-1}`` for a batch of system Hamiltonians ``(B, n0, n0)``.
+
+    ``H_sys`` may be non-Hermitian (e.g. ``H_0 + Σ`` with a local self-energy); ``z`` may be
+    a scalar or a ``(B,)`` tensor.
+    """
+    if not torch.is_tensor(h_sys) or h_sys.dim() != 3 or h_sys.shape[1] != h_sys.shape[2]:
+        shape = tuple(h_sys.shape) if torch.is_tensor(h_sys) else type(h_sys).__name__
+        raise ShapeError(f"x: the 'system' encoder expects Hamiltonians of shape (B, n0, n0), got {shape}")
+    if n0 is not None and h_sys.shape[1] != n0:
+        raise ShapeError(
+            f"x: the input layer has {n0} sites, but the system Hamiltonians are "
+            f"{h_sys.shape[1]}×{h_sys.shape[2]}"
+        )
+    _check_finite(h_sys if not h_sys.is_complex() else torch.view_as_real(h_sys), "x")
+    h = h_sys.to(dtype)
+    eye = torch.eye(h.shape[-1], dtype=dtype, device=h.device)
+    z_t = torch.as_tensor(z, dtype=dtype, device=h.device)
+    if z_t.dim() == 1:
+        z_t = z_t.view(-1, 1, 1)
+    return torch.linalg.inv(z_t * eye - h)
+
+
+def encode(name: str, x: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> torch.Tensor:
+    """Dispatch to the encoder called ``name`` (one of :data:`ENCODERS`)."""
+    if name == "hamiltonian":
+        return encode_hamiltonian(x, z, dtype=dtype, n0=n0)
+    if name == "ldos":
+        return encode_ldos(x, dtype=dtype, n0=n0)
+    if name == "system":
+        return encode_system(x, z, dtype=dtype, n0=n0)
+    raise ConfigError(f"encoder: expected one of {ENCODERS}, got {name!r}")

@@ -1,0 +1,137 @@
+"""Layer recursion vs the dense inverse, adjoint gradients vs finite differences (spec U1, U2)."""
+
+import pytest
+import torch
+from oracles import directional_fd_check, random_hermitian
+
+from qnets.errors import ShapeError
+from qnets.greens import dense_greens, layered_greens, reference_layered_greens
+from qnets.greens import recursion as recursion_module
+
+SIZES = [12, 7, 5, 3]
+Z = 0.05j
+
+
+def _network(gen, dtype=torch.complex128):
+    onsite = [random_hermitian(n, gen, dtype=dtype) for n in SIZES[1:]]
+    hoppings = [
+        torch.complex(
+            torch.randn(a, b, generator=gen, dtype=torch.float64),
+            torch.randn(a, b, generator=gen, dtype=torch.float64),
+        ).to(dtype)
+        for a, b in zip(SIZES[:-1], SIZES[1:])
+    ]
+    return onsite, hoppings
+
+
+def _inputs(gen, dtype=torch.complex128, batch=4):
+    pixels = torch.rand(batch, SIZES[0], generator=gen, dtype=torch.float64)
+    diagonal = (1 / (Z - pixels)).to(dtype)
+    h_sys = random_hermitian(SIZES[0], gen, batch=(batch,), dtype=dtype)
+    dense = torch.linalg.inv(Z * torch.eye(SIZES[0], dtype=dtype) - h_sys)
+    return {"diagonal": diagonal, "dense": dense}
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "dense"])
+def test_recursion_matches_dense_inverse_complex128(gen, kind):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)[kind]
+    fast = layered_greens(g0, onsite, hoppings, Z, return_in_out=True)
+    exact = dense_greens(g0, onsite, hoppings, Z, return_in_out=True)
+    assert (fast.g_out - exact.g_out).abs().max() <= 1e-10
+    assert (fast.g_in_out - exact.g_in_out).abs().max() <= 1e-10
+    source = torch.ones(1, SIZES[0], dtype=g0.dtype)
+    with_source = layered_greens(g0, onsite, hoppings, Z, source=source)
+    assert with_source.g_in_out.shape == (4, 1, SIZES[-1])
+    assert (with_source.g_in_out - exact.g_in_out.sum(1, keepdim=True)).abs().max() <= 1e-10
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "dense"])
+def test_recursion_complex64_within_tolerance(gen, kind):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)[kind]
+    exact = dense_greens(g0, onsite, hoppings, Z, return_in_out=True)
+    cast = [t.to(torch.complex64) for t in onsite], [t.to(torch.complex64) for t in hoppings]
+    fast = layered_greens(g0.to(torch.complex64), *cast, Z, return_in_out=True)
+    assert fast.g_out.dtype == torch.complex64
+    scale = exact.g_out.abs().max()
+    assert (fast.g_out.to(torch.complex128) - exact.g_out).abs().max() / scale <= 1e-4
+
+
+def test_outer_product_fallback_matches(gen, monkeypatch):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)["diagonal"]
+    reference = layered_greens(g0, onsite, hoppings, Z)
+    monkeypatch.setattr(recursion_module, "_MAX_OUTER_ENTRIES", 0)
+    fallback = layered_greens(g0, onsite, hoppings, Z)
+    assert (fallback.g_out - reference.g_out).abs().max() <= 1e-12
+
+
+def test_per_sample_energy(gen):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)["dense"]
+    z = torch.tensor([0.05j, 0.1 + 0.02j, -0.3 + 0.1j, 0.2j])
+    fast = layered_greens(g0, onsite, hoppings, z).g_out
+    for b in range(4):
+        exact = dense_greens(g0[b : b + 1], onsite, hoppings, complex(z[b])).g_out
+        assert (fast[b] - exact[0]).abs().max() <= 1e-10
+
+
+def _loss(kind, use_source, g0, weights):
+    def loss_fn(params):
+        n = len(SIZES) - 1
+        g0_, onsite, hoppings = params[0], params[1 : 1 + n], params[1 + n :]
+        source = torch.ones(1, SIZES[0], dtype=g0_.dtype) if use_source else None
+        result = layered_greens(g0_, onsite, hoppings, Z, source=source)
+        ldos = -torch.diagonal(result.g_out, dim1=-2, dim2=-1).imag / torch.pi
+        value = torch.nn.functional.cross_entropy(ldos, weights["labels"])
+        value = value + (result.g_out * weights["out"]).real.sum()
+        if use_source:
+            value = value + (result.g_in_out.abs() ** 2).sum()
+        return value
+
+    return loss_fn
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "dense"])
+@pytest.mark.parametrize("use_source", [False, True])
+def test_adjoint_gradient_matches_finite_differences(gen, kind, use_source):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)[kind]
+    weights = {
+        "labels": torch.randint(0, SIZES[-1], (4,), generator=gen),
+        "out": torch.randn(4, 3, 3, generator=gen, dtype=torch.float64).to(torch.complex128),
+    }
+    error = directional_fd_check(_loss(kind, use_source, g0, weights), [g0, *onsite, *hoppings], gen)
+    assert error <= 1e-6
+
+
+@pytest.mark.parametrize("kind", ["diagonal", "dense"])
+def test_adjoint_gradient_matches_autograd_through_inverse(gen, kind):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)[kind]
+    source = torch.ones(1, SIZES[0], dtype=g0.dtype)
+    grads = []
+    for fn in (layered_greens, reference_layered_greens, dense_greens):
+        params = [t.clone().requires_grad_(True) for t in (g0, *onsite, *hoppings)]
+        result = fn(params[0], params[1:4], params[4:], Z, source=source)
+        loss = (result.g_out.imag ** 2).sum() + (result.g_in_out.abs() ** 2).sum()
+        grads.append(torch.autograd.grad(loss, params))
+    for other in grads[1:]:
+        for a, b in zip(grads[0], other):
+            assert (a - b).abs().max() <= 1e-9 * max(1.0, b.abs().max().item())
+
+
+def test_invalid_shapes_are_named(gen):
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)["diagonal"]
+    with pytest.raises(ShapeError, match="hoppings\\[1\\]"):
+        layered_greens(g0, onsite, [hoppings[0], hoppings[2], hoppings[2]], Z)
+    with pytest.raises(ShapeError, match="onsite\\[0\\]"):
+        layered_greens(g0, [onsite[1], onsite[1], onsite[2]], hoppings, Z)
+    with pytest.raises(ShapeError, match="g0"):
+        layered_greens(g0.real, onsite, hoppings, Z)
+    with pytest.raises(ShapeError, match="z"):
+        layered_greens(g0, onsite, hoppings, torch.zeros(3, dtype=torch.complex128))
+    with pytest.raises(ShapeError, match="dtype"):
+        layered_greens(g0.to(torch.complex64), onsite, hoppings, Z)
