@@ -1,0 +1,56 @@
+"""Named, reproducible experiments: ``run_experiment(name)`` is ``qnets run NAME``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from qnets.experiments.config import apply_overrides, load_config_file
+from qnets.experiments.registry import Experiment, get_experiment, list_experiments
+from qnets.experiments.rundir import make_run_dir
+
+__all__ = ["Experiment", "get_experiment", "list_experiments", "resolve_config", "run_experiment"]
+
+
+def resolve_config(name: str, *, config_file: str | Path | None = None, overrides: Sequence[str] = ()):
+    """Default config of experiment ``name``, then a YAML file, then ``key=value`` overrides."""
+    experiment = get_experiment(name)
+    config = (
+        load_config_file(experiment.config_cls, config_file, name)
+        if config_file is not None
+        else experiment.config_cls()
+    )
+    return apply_overrides(config, overrides)
+
+
+def run_experiment(
+    name: str,
+    config=None,
+    *,
+    config_file: str | Path | None = None,
+    overrides: Sequence[str] = (),
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run experiment ``name`` into a run directory and return its headline results.
+
+    Parameters
+    ----------
+    name : str
+        A registered experiment (``qnets list``).
+    config : dataclass, optional
+        A ready config; otherwise built by :func:`resolve_config` from ``config_file`` and
+        ``overrides``.
+    out : path, optional
+        Run directory (default ``runs/<name>-<timestamp>``).
+    resume : bool
+        Continue the run in ``out`` from its last checkpoint.
+    """
+    experiment = get_experiment(name)
+    if config is None:
+        config = resolve_config(name, config_file=config_file, overrides=overrides)
+    run_dir = make_run_dir(out, name)
+    result = experiment.run(config, run_dir, resume=resume, progress=progress)
+    result["run_dir"] = str(run_dir)
+    return result

@@ -1,0 +1,79 @@
+"""Run directories: config, environment, final results — every file written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["environment_info", "make_run_dir", "write_json", "write_yaml"]
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    _atomic_text(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def write_yaml(path: Path, data: Any) -> None:
+    """Write ``data`` as YAML, atomically."""
+    _atomic_text(Path(path), yaml.safe_dump(data, sort_keys=False))
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment_info() -> dict[str, Any]:
+    """Versions of Python, qnets, numpy, torch; threads; host; git revision."""
+    import numpy
+    import torch
+
+    from qnets import __version__
+
+    return {
+        "qnets": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "cuda_available": torch.cuda.is_available(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "git_revision": _git_revision(),
+    }
+
+
+def make_run_dir(out: str | Path | None, experiment: str) -> Path:
+    """``out`` if given, else ``runs/<experiment>-<timestamp>``; created if missing."""
+    path = Path(out) if out is not None else Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
