@@ -6,7 +6,7 @@ from oracles import directional_fd_check, random_hermitian
 
 from qnets.errors import ShapeError
 from qnets.greens import dense_greens, layered_greens, reference_layered_greens
-from qnets.greens import recursion as recursion_module
+from qnets.greens import _first_layer as first_layer
 
 SIZES = [12, 7, 5, 3]
 Z = 0.05j
@@ -58,13 +58,56 @@ def test_recursion_complex64_within_tolerance(gen, kind):
     assert (fast.g_out.to(torch.complex128) - exact.g_out).abs().max() / scale <= 1e-4
 
 
-def test_outer_product_fallback_matches(gen, monkeypatch):
+@pytest.mark.parametrize("strategy", ["sparse", "hermitian", "batched"])
+@pytest.mark.parametrize("pattern", ["dense", "sparse"])
+def test_first_layer_strategies_match_dense_oracle(gen, monkeypatch, strategy, pattern):
+    """Every strategy for T† diag(d) T and its adjoint, on a dense and a sparse T_0."""
     onsite, hoppings = _network(gen)
+    if pattern == "sparse":  # every input site couples to at most two first-layer sites
+        mask = torch.zeros(SIZES[0], SIZES[1], dtype=torch.bool)
+        mask[torch.arange(SIZES[0]), torch.arange(SIZES[0]) % SIZES[1]] = True
+        mask[torch.arange(0, SIZES[0], 2), (torch.arange(0, SIZES[0], 2) + 3) % SIZES[1]] = True
+        hoppings[0] = hoppings[0] * mask
+    forced = {"sparse": (1.0, 2**27), "hermitian": (-1.0, 2**27), "batched": (-1.0, 0)}[strategy]
+    monkeypatch.setattr(first_layer, "_SPARSE_FRACTION", forced[0])
+    monkeypatch.setattr(first_layer, "_MAX_OUTER_ENTRIES", forced[1])
+    pattern = hoppings[0].nonzero(as_tuple=True) if strategy == "sparse" else None
+    assert first_layer.choose_strategy(hoppings[0], pattern)[0] == strategy
     g0 = _inputs(gen)["diagonal"]
-    reference = layered_greens(g0, onsite, hoppings, Z)
-    monkeypatch.setattr(recursion_module, "_MAX_OUTER_ENTRIES", 0)
-    fallback = layered_greens(g0, onsite, hoppings, Z)
-    assert (fallback.g_out - reference.g_out).abs().max() <= 1e-12
+    grads = []
+    for fn in (layered_greens, dense_greens):
+        params = [t.clone().requires_grad_(True) for t in (g0, *onsite, *hoppings)]
+        kwargs = {"input_pattern": pattern} if fn is layered_greens and pattern else {}
+        result = fn(params[0], params[1:4], params[4:], Z, **kwargs)
+        loss = (result.g_out.imag ** 2).sum() + (result.g_out * weights_like(result.g_out)).real.sum()
+        grads.append((result.g_out, torch.autograd.grad(loss, params)))
+    (fast, fast_grads), (exact, exact_grads) = grads
+    assert (fast - exact).abs().max() <= 1e-10
+    if pattern is not None:  # T_0's gradient is defined on the declared pattern only
+        mask = torch.zeros_like(hoppings[0], dtype=torch.bool)
+        mask[pattern] = True
+        exact_grads = list(exact_grads)
+        exact_grads[4] = exact_grads[4] * mask
+    for a, b in zip(fast_grads, exact_grads):
+        assert (a - b).abs().max() <= 1e-9 * max(1.0, b.abs().max().item())
+
+
+def test_exact_zeros_of_a_dense_first_layer_keep_their_gradient(gen):
+    """Without a declared pattern, zero entries of T_0 are trainable like any other."""
+    onsite, hoppings = _network(gen)
+    hoppings[0][:, ::2] = 0  # exact zeros in every other column
+    g0 = _inputs(gen)["diagonal"]
+    grads = []
+    for fn in (layered_greens, dense_greens):
+        T0 = hoppings[0].clone().requires_grad_(True)
+        result = fn(g0, onsite, [T0, *hoppings[1:]], Z)
+        grads.append(torch.autograd.grad((result.g_out.imag ** 2).sum(), T0)[0])
+    assert grads[1][:, ::2].abs().min() > 0
+    assert (grads[0] - grads[1]).abs().max() <= 1e-9 * grads[1].abs().max()
+
+
+def weights_like(g):
+    return torch.linspace(-1, 1, g.numel(), dtype=torch.float64).reshape(g.shape).to(g.dtype) * (1 + 0.5j)
 
 
 def test_per_sample_energy(gen):

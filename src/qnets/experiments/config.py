@@ -54,10 +54,21 @@ def load_config_file(cls, path_or_name: str | Path, experiment: str):
     data = yaml.safe_load(path.read_text()) or {}
     if not isinstance(data, dict):
         raise ConfigError(f"--config: {path} must hold a mapping of keys to values")
+    data = {key: _parse_number(value) for key, value in data.items()}
     named = data.pop("experiment", experiment)
     if named != experiment:
         raise ConfigError(f"--config: {path} is for experiment {named!r}, not {experiment!r}")
     return config_from_mapping(cls, data, where=f"--config {path}")
+
+
+def _parse_number(value):
+    """YAML 1.1 reads ``1e-3`` as a string; read such strings as numbers."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def apply_overrides(config, assignments: Sequence[str]):
@@ -77,7 +88,7 @@ def apply_overrides(config, assignments: Sequence[str]):
         if key not in values:
             raise _unknown_key(key, valid, "--set")
         try:
-            values[key] = yaml.safe_load(raw)
+            values[key] = _parse_number(yaml.safe_load(raw))
         except yaml.YAMLError as error:
             raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {error}") from None
     return config_from_mapping(type(config), values, where="--set")

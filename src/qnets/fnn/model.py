@@ -280,11 +280,17 @@ class FermionNetwork(nn.Module):
         """Input Green's function ``g_0`` of a batch (see :mod:`qnets.fnn.encoders`)."""
         return encode(self.encoder, x, self.z, dtype=self.dtype, n0=self.sizes[0])
 
+    def _input_pattern(self):
+        first = self.hoppings[0]
+        return None if first.dense else (first.rows, first.cols)
+
     def forward_greens(self, g0: torch.Tensor) -> torch.Tensor:
         """Outputs from a given input Green's function ``g_0`` (``(B, n0)`` or ``(B, n0, n0)``)."""
         onsite, hoppings = self.layer_matrices()
+        pattern = self._input_pattern()
         if self.readout == "ldos":
-            out = ldos_readout(layered_greens(g0, onsite, hoppings, self.z).g_out)
+            result = layered_greens(g0, onsite, hoppings, self.z, input_pattern=pattern)
+            out = ldos_readout(result.g_out)
         else:
             gamma = self.lead_coupling
             scale = 1.0
@@ -295,7 +301,9 @@ class FermionNetwork(nn.Module):
                 )
                 scale = gamma * gamma
             source = torch.ones(1, self.sizes[0], dtype=self.dtype, device=g0.device)
-            result = layered_greens(g0, onsite, hoppings, self.z, source=source)
+            result = layered_greens(
+                g0, onsite, hoppings, self.z, source=source, input_pattern=pattern
+            )
             out = conductance_readout(result.g_in_out, scale)
         if self.scale is not None:
             out = out * self.scale

@@ -31,12 +31,9 @@ from typing import NamedTuple, Sequence
 import torch
 
 from qnets.errors import ShapeError
+from qnets.greens import _first_layer
 
 __all__ = ["LayeredGreens", "layered_greens"]
-
-# Above this many complex entries the first-layer outer-product matrix K (n0 × n1²) is not
-# formed and a batched matrix product is used instead.
-_MAX_OUTER_ENTRIES = 2**26
 
 
 class LayeredGreens(NamedTuple):
@@ -55,22 +52,9 @@ class LayeredGreens(NamedTuple):
     g_in_out: torch.Tensor | None
 
 
-def _first_layer_outer(T: torch.Tensor) -> torch.Tensor:
-    """``K[i, a·n1 + c] = conj(T[i, a]) T[i, c]`` so that ``T† diag(d) T = (d @ K).view(n1, n1)``."""
-    n0, n1 = T.shape
-    return (T.conj()[:, :, None] * T[:, None, :]).reshape(n0, n1 * n1)
-
-
-def _self_energy(g: torch.Tensor, T: torch.Tensor, diagonal: bool) -> torch.Tensor:
-    """Return ``T† g T`` for a batch of ``g`` (``(B, n)`` diagonal or ``(B, n, n)`` dense)."""
-    n0, n1 = T.shape
-    if not diagonal:
-        return T.mH @ (g @ T)
-    if n0 * n1 * n1 <= _MAX_OUTER_ENTRIES:
-        return (g @ _first_layer_outer(T)).view(-1, n1, n1)
-    batch = g.shape[0]
-    scaled = (T.mH[None, :, :] * g[:, None, :]).reshape(batch * n1, n0)
-    return (scaled @ T).view(batch, n1, n1)
+def _self_energy(g: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+    """Return ``T† g T`` for a batch of dense ``g`` (``(B, n, n)``)."""
+    return T.mH @ (g @ T)
 
 
 def _eye_like(batch: int, n: int, ref: torch.Tensor) -> torch.Tensor:
@@ -81,7 +65,7 @@ class _LayeredGreensFunction(torch.autograd.Function):
     """Forward recursion (§1.3 of the spec) and its explicit adjoint (§1.6)."""
 
     @staticmethod
-    def forward(ctx, z, g0, source, n_layers, *params):  # noqa: D401 - autograd signature
+    def forward(ctx, z, g0, source, pattern, n_layers, *params):  # noqa: D401 - autograd signature
         onsite = params[:n_layers]
         hoppings = params[n_layers:]
         diagonal = g0.dim() == 2
@@ -91,17 +75,24 @@ class _LayeredGreensFunction(torch.autograd.Function):
         if source is not None:
             sources = [source * g0[:, None, :] if diagonal else source @ g0]
         g = g0
+        strategy = pairs = None
+        if diagonal:
+            strategy, pairs = _first_layer.choose_strategy(hoppings[0], pattern)
         for layer in range(n_layers):
             T, h = hoppings[layer], onsite[layer]
             n_next = T.shape[1]
             eye = _eye_like(batch, n_next, g0)
-            sigma = _self_energy(g, T, diagonal and layer == 0)
+            if diagonal and layer == 0:
+                sigma = _first_layer.self_energy(g0, T, strategy, pairs)
+            else:
+                sigma = _self_energy(g, T)
             g = torch.linalg.solve(z * eye - h - sigma, eye)
             greens.append(g)
             if sources is not None:
                 sources.append((sources[-1] @ T) @ g)
         ctx.n_layers = n_layers
         ctx.diagonal = diagonal
+        ctx.strategy, ctx.pairs = strategy, pairs
         ctx.has_source = source is not None
         saved_sources = sources[:-1] if sources is not None else []
         ctx.save_for_backward(source, *greens, *saved_sources, *hoppings)
@@ -146,15 +137,11 @@ class _LayeredGreensFunction(torch.autograd.Function):
             # g_l = (z - h_l - T† g_{l-1} T)^{-1}
             P = g.mH @ g_bar @ g.mH
             grad_onsite[layer - 1] = P.sum(0)
-            n_prev, n_cur = T.shape
             if first:
-                W = (g_prev.conj().transpose(0, 1) @ P.reshape(batch, -1)).view(
-                    n_prev, n_cur, n_cur
-                )  # W[i, c, a] = Σ_b conj(d_bi) P_b[c, a]
-                t_bar = t_bar + torch.einsum("ic,ica->ia", T, W)
-                t_bar = t_bar + torch.einsum("ic,iac->ia", T.conj(), W).conj()
-                if need_g0:
-                    g_bar = P.reshape(batch, -1) @ _first_layer_outer(T).conj().T
+                t_first, g_bar = _first_layer.adjoint(
+                    g_prev, T, P, ctx.strategy, ctx.pairs, need_g0
+                )
+                t_bar = t_bar + t_first
             else:
                 TP = T @ P
                 t_bar = t_bar + torch.einsum("bji,bja->ia", g_prev.conj(), TP)
@@ -169,10 +156,10 @@ class _LayeredGreensFunction(torch.autograd.Function):
                 else:
                     grad_g0 = grad_g0 + source.mH @ f_bar
         grads_params = [
-            grad if needs[4 + i] else None
+            grad if needs[5 + i] else None
             for i, grad in enumerate(grad_onsite + grad_hoppings)
         ]
-        return (None, grad_g0, None, None, *grads_params)
+        return (None, grad_g0, None, None, None, *grads_params)
 
 
 def _as_z(z, batch: int, ref: torch.Tensor) -> torch.Tensor:
@@ -236,6 +223,7 @@ def layered_greens(
     *,
     source: torch.Tensor | None = None,
     return_in_out: bool = False,
+    input_pattern: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> LayeredGreens:
     r"""Output block of ``(z - H)^{-1}`` of a layered network, by the layer recursion.
 
@@ -263,6 +251,10 @@ def layered_greens(
     return_in_out : bool
         Return the full input→output block ``G_{0L}`` (``(B, n0, n_L)``); implied by
         ``source``.
+    input_pattern : (rows, cols) of torch.Tensor, optional
+        Declares that ``T_0`` vanishes outside these entries (locally connected or tree
+        layers). With a diagonal ``g0`` the first layer then sums over the pattern only,
+        and the gradient of ``T_0`` is computed on the pattern (zero elsewhere).
 
     Returns
     -------
@@ -285,6 +277,6 @@ def layered_greens(
         source = source.to(dtype=g0.dtype)
     z_t = _as_z(z, batch, g0)
     g_out, g_in_out = _LayeredGreensFunction.apply(
-        z_t, g0, source, len(onsite), *onsite, *hoppings
+        z_t, g0, source, input_pattern, len(onsite), *onsite, *hoppings
     )
     return LayeredGreens(g_out, g_in_out if source is not None else None)

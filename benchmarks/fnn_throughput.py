@@ -1,0 +1,169 @@
+"""Throughput of the FNN forward / forward+backward pass vs the reference approach.
+
+Measures, for a 784-100-64-10 network (complex64, batch 256, LDOS readout, Hamiltonian
+input) on this machine's CPU:
+
+* samples/s of the forward pass and of forward + backward (cross-entropy loss), for
+  qnets' recursion with the explicit adjoint and for the reference approach (the same
+  recursion with ``torch.linalg.inv`` and autograd, as in the authors' code);
+* the achieved FLOP rate of qnets' forward + backward, from an operation count of the
+  recursion and its adjoint, as a fraction of this machine's complex64 GEMM rate
+  measured in the same run;
+* the estimated time of one MNIST epoch (60k training + 10k test samples);
+* the peak resident memory of a training process at batch 256 (a subprocess that holds
+  the full MNIST-sized training set and takes optimisation steps).
+
+Prints one JSON line and appends it to ``benchmarks/results/fnn_throughput.jsonl``.
+
+Usage: ``python benchmarks/fnn_throughput.py [--batch 256] [--repeats 10] [--threads N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from qnets.fnn import FermionNetwork
+from qnets.fnn.readouts import ldos_readout
+from qnets.greens import reference_layered_greens
+
+SIZES = [784, 100, 64, 10]
+
+
+def _timeit(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after two warm-ups."""
+    fn()
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
+    """Complex64 GEMM rate in real FLOP/s (8 n³ per n×n product)."""
+    a = torch.randn(n, n, dtype=torch.complex64)
+    b = torch.randn(n, n, dtype=torch.complex64)
+    seconds = _timeit(lambda: a @ b, repeats)
+    return 8 * n**3 / seconds
+
+
+def recursion_flops(sizes, batch: int) -> tuple[float, float]:
+    """Real FLOPs (8 per complex multiply-add) of the forward and of forward + backward.
+
+    Forward, layer l → l+1: ``T† g T`` (``n0 n1²`` for the diagonal input layer, else
+    ``n_l² n_{l+1} + n_l n_{l+1}²``) and the solve for ``g_{l+1}`` (``4/3 n³``).
+    Backward: ``P = g† Ḡ g†`` (``2 n³``); the input layer ``W = D† P`` (``n0 n1²``); other
+    layers ``T P``, ``T P†`` (``n_{l-1} n_l²`` each), ``g† (TP)``, ``g (T P†)`` and
+    ``(TP) T†`` (``n_{l-1}² n_l`` each).
+    """
+    forward = backward = 0.0
+    for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        forward += a * b * b if layer == 0 else a * a * b + a * b * b
+        forward += 4 / 3 * b**3
+        backward += 2 * b**3
+        backward += a * b * b if layer == 0 else 2 * a * b * b + 3 * a * a * b
+    return 8 * batch * forward, 8 * batch * (forward + backward)
+
+
+def _reference_forward(net: FermionNetwork, x: torch.Tensor) -> torch.Tensor:
+    onsite, hoppings = net.layer_matrices()
+    return ldos_readout(reference_layered_greens(net.encode(x), onsite, hoppings, net.z).g_out)
+
+
+def _peak_memory_mb(batch: int, steps: int = 20) -> float:
+    """Peak RSS (MB) of a fresh process training on an MNIST-sized set at ``batch``."""
+    code = f"""
+import resource, torch
+from qnets.fnn import FermionNetwork
+torch.manual_seed(0)
+x = torch.rand(60000, 784); y = torch.randint(0, 10, (60000,))
+net = FermionNetwork({SIZES}, seed=0)
+opt = torch.optim.Adam(net.parameters(), lr=5e-3)
+for step in range({steps}):
+    idx = torch.randint(0, 60000, ({batch},))
+    loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
+    opt.zero_grad(); loss.backward(); opt.step()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    generator = torch.Generator().manual_seed(0)
+    net = FermionNetwork(SIZES, seed=0)
+    x = torch.rand(args.batch, SIZES[0], generator=generator)
+    y = torch.randint(0, 10, (args.batch,), generator=generator)
+
+    def step(forward):
+        def run():
+            net.zero_grad(set_to_none=True)
+            torch.nn.functional.cross_entropy(forward(net, x), y).backward()
+
+        return run
+
+    def infer(forward):
+        def run():
+            with torch.no_grad():
+                forward(net, x)
+
+        return run
+
+    qnets_forward = lambda model, inputs: model(inputs)  # noqa: E731
+    t_fwd = _timeit(infer(qnets_forward), args.repeats)
+    t_train = _timeit(step(qnets_forward), args.repeats)
+    t_ref_fwd = _timeit(infer(_reference_forward), args.repeats)
+    t_ref_train = _timeit(step(_reference_forward), args.repeats)
+    rate = gemm_rate()
+    flops_fwd, flops_train = recursion_flops(SIZES, args.batch)
+    result = {
+        "benchmark": "fnn_throughput",
+        "sizes": SIZES,
+        "dtype": "complex64",
+        "batch": args.batch,
+        "threads": torch.get_num_threads(),
+        "forward_samples_per_s": args.batch / t_fwd,
+        "train_samples_per_s": args.batch / t_train,
+        "reference_forward_samples_per_s": args.batch / t_ref_fwd,
+        "reference_train_samples_per_s": args.batch / t_ref_train,
+        "train_speedup_vs_reference": t_ref_train / t_train,
+        "gemm_gflops": rate / 1e9,
+        "forward_gflops": flops_fwd / t_fwd / 1e9,
+        "train_gflops": flops_train / t_train / 1e9,
+        "train_fraction_of_gemm": flops_train / t_train / rate,
+        "estimated_epoch_seconds": 60000 / args.batch * t_train + 10000 / args.batch * t_fwd,
+        "peak_rss_mb_training": None if args.no_memory else _peak_memory_mb(args.batch),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    line = json.dumps(result)
+    print(line)
+    out = Path(__file__).parent / "results" / "fnn_throughput.jsonl"
+    out.parent.mkdir(exist_ok=True)
+    with out.open("a") as handle:
+        handle.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m qnets.cli`` runs the ``qnets`` command."""
+
+from qnets.cli.app import main
+
+main()

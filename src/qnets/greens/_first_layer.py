@@ -1,0 +1,138 @@
+r"""The input layer of a diagonal ``g_0``: ``Σ_b = T† diag(d_b) T`` and its adjoint.
+
+For a diagonal input Green's function (classical encoders) the first layer dominates the
+cost: ``Σ_b[a, c] = Σ_i conj(T_ia) d_bi T_ic`` for every sample ``b``. Three strategies:
+
+``sparse``
+    for a hopping matrix with few non-zeros per input site (locally connected and tree
+    layers): sum over the triples ``(i, a, c)`` with ``T_ia ≠ 0 ≠ T_ic`` only.
+``hermitian``
+    dense ``T``: with ``d = d_r + i d_i`` (real parts), ``Σ = T† diag(d_r) T + i T† diag(d_i) T``
+    is a combination of two Hermitian matrices, so only the upper triangle
+    ``K_i[a ≤ c] = conj(T_ia) T_ic`` is needed: one real GEMM ``[d_r; d_i] @ [Re K, Im K]``
+    of ``2B × n0 × n1(n1+1)`` real multiply-adds, half of the complex product ``d @ K``.
+``batched``
+    when ``K`` would not fit in memory: ``(T† diag(d_b)) T`` folded into one GEMM.
+
+The adjoint uses ``P_b = g_1† Ḡ_1 g_1†`` of the first hidden layer:
+``T̄[i, a] = Σ_c T_ic M[i, c, a]`` with ``M[i] = Σ_b conj(d_bi) P_b + d_bi P_b†``
+``= Σ_b Re d_bi X_b + Im d_bi Z_b``, ``X = P + P†``, ``Z = −i (P − P†)`` (both Hermitian),
+and ``ḡ_0[b, i] = Σ_{a c} T_ia P_b[a, c] conj(T_ic)``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__: list[str] = []
+
+# Above this many real entries the Hermitian outer-product matrix (n0 × n1(n1+1)) is not
+# formed and the batched strategy is used.
+_MAX_OUTER_ENTRIES = 2**27
+# The sparse strategy is used when the triples are fewer than this fraction of n0·n1².
+_SPARSE_FRACTION = 0.25
+
+
+def _row_pairs(nonzero: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Triples ``(i, a, c)`` with ``nonzero[i, a]`` and ``nonzero[i, c]`` (a boolean mask)."""
+    counts = nonzero.sum(1)
+    k_max = int(counts.max()) if counts.numel() else 0
+    n0 = nonzero.shape[0]
+    # columns of each row's non-zeros, padded with -1
+    order = torch.sort(nonzero.to(torch.int8), dim=1, descending=True, stable=True).indices
+    cols = order[:, :k_max]
+    valid = torch.arange(k_max, device=nonzero.device)[None, :] < counts[:, None]
+    pair_valid = valid[:, :, None] & valid[:, None, :]
+    rows = torch.arange(n0, device=nonzero.device)[:, None, None].expand(n0, k_max, k_max)
+    a = cols[:, :, None].expand(n0, k_max, k_max)
+    c = cols[:, None, :].expand(n0, k_max, k_max)
+    return rows[pair_valid], a[pair_valid], c[pair_valid]
+
+
+def choose_strategy(T: torch.Tensor, pattern=None) -> tuple[str, tuple | None]:
+    """Pick ``sparse`` / ``hermitian`` / ``batched`` for hopping matrix ``T`` (``n0 × n1``).
+
+    ``sparse`` needs a declared non-zero ``pattern`` ``(rows, cols)``: exact zeros of a
+    dense ``T`` are never taken as structural (their gradients would be lost).
+    """
+    n0, n1 = T.shape
+    if pattern is not None:
+        mask = torch.zeros(n0, n1, dtype=torch.bool, device=T.device)
+        mask[pattern[0], pattern[1]] = True
+        n_triples = int((mask.sum(1) ** 2).sum())
+        if n_triples <= _SPARSE_FRACTION * n0 * n1 * n1:
+            return "sparse", _row_pairs(mask)
+    if n0 * n1 * (n1 + 1) <= _MAX_OUTER_ENTRIES:
+        return "hermitian", None
+    return "batched", None
+
+
+def _upper(n1: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    ua, uc = torch.triu_indices(n1, n1, device=device)
+    return ua, uc
+
+
+def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch.Tensor:
+    """``Σ_b = T† diag(d_b) T``, shape ``(B, n1, n1)``."""
+    batch = d.shape[0]
+    n0, n1 = T.shape
+    if strategy == "sparse":
+        i, a, c = pairs
+        k = T[i, a].conj() * T[i, c]
+        flat = d.new_zeros(batch, n1 * n1)
+        flat.index_add_(1, a * n1 + c, d[:, i] * k)
+        return flat.view(batch, n1, n1)
+    if strategy == "hermitian":
+        ua, uc = _upper(n1, T.device)
+        k = T[:, ua].conj() * T[:, uc]  # (n0, m) upper triangle of each K_i
+        m = k.shape[1]
+        real = torch.cat([d.real, d.imag], 0) @ torch.cat([k.real, k.imag], 1)  # (2B, 2m)
+        r1, r3 = real[:batch, :m], real[:batch, m:]  # d_r Re K, d_r Im K
+        r4, r2 = real[batch:, :m], real[batch:, m:]  # d_i Re K, d_i Im K
+        out = d.new_empty(batch, n1, n1)
+        out[:, uc, ua] = torch.complex(r1 + r2, r4 - r3)
+        out[:, ua, uc] = torch.complex(r1 - r2, r3 + r4)
+        return out
+    scaled = (T.mH[None, :, :] * d[:, None, :]).reshape(batch * n1, n0)
+    return (scaled @ T).view(batch, n1, n1)
+
+
+def adjoint(
+    d: torch.Tensor, T: torch.Tensor, P: torch.Tensor, strategy: str, pairs, need_g0: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(T̄, ḡ_0)`` of the first layer from ``P_b = g_1† Ḡ_1 g_1†`` (``(B, n1, n1)``)."""
+    batch = d.shape[0]
+    n0, n1 = T.shape
+    flat = P.reshape(batch, n1 * n1)
+    grad_g0 = None
+    if strategy == "sparse":
+        i, a, c = pairs
+        d_conj = d[:, i].conj()
+        w_ca = (d_conj * flat[:, c * n1 + a]).sum(0)
+        p_ac = flat[:, a * n1 + c]
+        w_ac = (d_conj * p_ac).sum(0)
+        t_bar = torch.zeros_like(T)
+        t_bar.index_put_((i, a), T[i, c] * (w_ca + w_ac.conj()), accumulate=True)
+        if need_g0:
+            weights = T[i, a] * T[i, c].conj()
+            grad_g0 = d.new_zeros(batch, n0).index_add_(1, i, p_ac * weights)
+        return t_bar, grad_g0
+    if strategy == "hermitian":
+        ua, uc = _upper(n1, T.device)
+        x = (P + P.mH)[:, ua, uc]
+        z = -1j * (P - P.mH)[:, ua, uc]
+        m = x.shape[1]
+        stacked = torch.cat([x, z], 0)  # (2B, m)
+        real = torch.cat([d.real, d.imag], 0).T @ torch.cat([stacked.real, stacked.imag], 1)
+        upper = torch.complex(real[:, :m], real[:, m:])  # M[i, a ≤ c]
+        M = T.new_empty(n0, n1, n1)
+        M[:, uc, ua] = upper.conj()
+        M[:, ua, uc] = upper
+        t_bar = torch.einsum("ic,ica->ia", T, M)
+    else:
+        TP = T @ P  # (B, n0, n1)
+        TPh = T @ P.mH
+        t_bar = torch.einsum("bi,bia->ia", d.conj(), TP) + torch.einsum("bi,bia->ia", d, TPh)
+    if need_g0:
+        grad_g0 = torch.einsum("ia,bac,ic->bi", T, P, T.conj())
+    return t_bar, grad_g0

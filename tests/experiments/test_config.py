@@ -1,0 +1,57 @@
+"""Experiment configs: YAML files, --set overrides and their errors."""
+
+import pytest
+
+from qnets.errors import ConfigError
+from qnets.experiments import get_experiment, list_experiments, resolve_config
+from qnets.experiments.config import CONFIG_DIR, apply_overrides
+from qnets.experiments.fnn_mnist import FnnMnistConfig
+
+
+def test_overrides_parse_yaml_values():
+    config = apply_overrides(
+        FnnMnistConfig(), ["lr=1e-3", "sizes=[196, 64, 10]", "larc=false", "n_train=null", "clip-grad-norm=5"]
+    )
+    assert config.lr == 1e-3 and config.sizes == [196, 64, 10]
+    assert config.larc is False and config.n_train is None and config.clip_grad_norm == 5
+
+
+def test_unknown_set_key_names_valid_keys_and_suggests():
+    with pytest.raises(ConfigError, match=r"unknown key 'lrr' \(did you mean 'lr'\?\).*valid keys: .*epochs"):
+        apply_overrides(FnnMnistConfig(), ["lrr=0.1"])
+    with pytest.raises(ConfigError, match="expected key=value"):
+        apply_overrides(FnnMnistConfig(), ["lr"])
+
+
+def test_invalid_values_are_rejected():
+    with pytest.raises(ConfigError, match="dataset.*'cifar'"):
+        apply_overrides(FnnMnistConfig(), ["dataset=cifar"])
+    with pytest.raises(ConfigError, match="dtype"):
+        apply_overrides(FnnMnistConfig(), ["dtype=float32"])
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+def test_packaged_configs_load_and_build(name):
+    from qnets.experiments.fnn_mnist import build_network
+
+    config = resolve_config("fnn-mnist", config_file=name)
+    net = build_network(config)
+    assert net.sizes == list(config.sizes)
+
+
+def test_packaged_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="neither a file nor a packaged config"):
+        resolve_config("fnn-mnist", config_file="no-such-config")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("experiment: tn-mnist\nlr: 0.1\n")
+    with pytest.raises(ConfigError, match="is for experiment 'tn-mnist'"):
+        resolve_config("fnn-mnist", config_file=bad)
+    bad.write_text("epochz: 3\n")
+    with pytest.raises(ConfigError, match="unknown key 'epochz'"):
+        resolve_config("fnn-mnist", config_file=bad)
+
+
+def test_registry():
+    assert "fnn-mnist" in [e.name for e in list_experiments()]
+    with pytest.raises(ConfigError, match="unknown name 'nope'.*fnn-mnist"):
+        get_experiment("nope")
