@@ -59,8 +59,12 @@ def dense_greens(
     *,
     source: torch.Tensor | None = None,
     return_in_out: bool = False,
+    input_pattern=None,
 ) -> LayeredGreens:
     r"""Same contract as :func:`qnets.greens.layered_greens`, by one dense inverse.
+
+    ``input_pattern`` is accepted for a drop-in signature and ignored (the dense inverse
+    needs no sparsity hint).
 
     The full matrix has diagonal blocks ``g_0^{-1}`` (input layer) and ``z - h_l``, and
     off-diagonal blocks ``-T_l``, ``-T_l†``; its inverse restricted to the output block is
