@@ -4,8 +4,9 @@ Measures, for a 784-100-64-10 network (complex64, batch 256, LDOS readout, Hamil
 input) on this machine's CPU:
 
 * samples/s of the forward pass and of forward + backward (cross-entropy loss), for
-  qnets' recursion with the explicit adjoint and for the reference approach (the same
-  recursion with ``torch.linalg.inv`` and autograd, as in the authors' code);
+  qnets' recursion with the explicit adjoint, for the reference approach (the authors'
+  way: ``g_0`` as a dense diagonal matrix, ``torch.linalg.inv`` per layer, autograd), and
+  for a stronger baseline (the same autograd recursion with a diagonal-aware first layer);
 * the achieved FLOP rate of qnets' forward + backward, from an operation count of the
   recursion and its adjoint, as a fraction of this machine's complex64 GEMM rate
   measured in the same run;
@@ -59,24 +60,35 @@ def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
 
 
 def recursion_flops(sizes, batch: int) -> tuple[float, float]:
-    """Real FLOPs (8 per complex multiply-add) of the forward and of forward + backward.
+    """Real FLOPs executed by the forward and by forward + backward (whole batch).
 
-    Forward, layer l → l+1: ``T† g T`` (``n0 n1²`` for the diagonal input layer, else
-    ``n_l² n_{l+1} + n_l n_{l+1}²``) and the solve for ``g_{l+1}`` (``4/3 n³``).
-    Backward: ``P = g† Ḡ g†`` (``2 n³``); the input layer ``W = D† P`` (``n0 n1²``); other
-    layers ``T P``, ``T P†`` (``n_{l-1} n_l²`` each), ``g† (TP)``, ``g (T P†)`` and
-    ``(TP) T†`` (``n_{l-1}² n_l`` each).
+    A complex multiply-add counts 8 real FLOPs, a real one 2. Forward, layer l → l+1:
+    ``T† g T`` (``n_l² n_{l+1} + n_l n_{l+1}²`` complex) and the solve for ``g_{l+1}``
+    (``4/3 n³`` complex). The diagonal input layer runs as one real GEMM over the upper
+    triangle (``[d_r; d_i] @ [Re K, Im K]``: ``2 n0 n1(n1+1)`` real multiply-adds per
+    sample), and so does its adjoint. Backward: ``P = g† Ḡ g†`` (``2 n³``); other layers
+    ``T P``, ``T P†`` (``n_{l-1} n_l²`` each), ``g† (TP)``, ``g (T P†)`` and ``(TP) T†``
+    (``n_{l-1}² n_l`` each). Small element-wise work is not counted.
     """
-    forward = backward = 0.0
+    forward = backward = 0.0  # real FLOPs per sample
     for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        forward += a * b * b if layer == 0 else a * a * b + a * b * b
-        forward += 4 / 3 * b**3
-        backward += 2 * b**3
-        backward += a * b * b if layer == 0 else 2 * a * b * b + 3 * a * a * b
-    return 8 * batch * forward, 8 * batch * (forward + backward)
+        first = 2 * 2 * a * b * (b + 1)  # real FLOPs of the Hermitian half-GEMM
+        forward += first if layer == 0 else 8 * (a * a * b + a * b * b)
+        forward += 8 * 4 / 3 * b**3
+        backward += 8 * 2 * b**3
+        backward += first if layer == 0 else 8 * (2 * a * b * b + 3 * a * a * b)
+    return batch * forward, batch * (forward + backward)
 
 
-def _reference_forward(net: FermionNetwork, x: torch.Tensor) -> torch.Tensor:
+def _authors_forward(net: FermionNetwork, x: torch.Tensor) -> torch.Tensor:
+    """The authors' way: ``g_0`` as a dense diagonal matrix, ``inv`` per layer, autograd."""
+    onsite, hoppings = net.layer_matrices()
+    g0 = torch.diag_embed(net.encode(x))
+    return ldos_readout(reference_layered_greens(g0, onsite, hoppings, net.z).g_out)
+
+
+def _autograd_forward(net: FermionNetwork, x: torch.Tensor) -> torch.Tensor:
+    """The same recursion with a diagonal-aware first layer, ``inv`` per layer, autograd."""
     onsite, hoppings = net.layer_matrices()
     return ldos_readout(reference_layered_greens(net.encode(x), onsite, hoppings, net.z).g_out)
 
@@ -84,7 +96,7 @@ def _reference_forward(net: FermionNetwork, x: torch.Tensor) -> torch.Tensor:
 def _peak_memory_mb(batch: int, steps: int = 20) -> float:
     """Peak RSS (MB) of a fresh process training on an MNIST-sized set at ``batch``."""
     code = f"""
-import resource, torch
+import torch
 from qnets.fnn import FermionNetwork
 torch.manual_seed(0)
 x = torch.rand(60000, 784); y = torch.randint(0, 10, (60000,))
@@ -94,7 +106,8 @@ for step in range({steps}):
     idx = torch.randint(0, 60000, ({batch},))
     loss = torch.nn.functional.cross_entropy(net(x[idx]), y[idx])
     opt.zero_grad(); loss.backward(); opt.step()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+# VmHWM: peak RSS of this process image (ru_maxrss would carry the forking parent's peak)
+print([int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -132,8 +145,10 @@ def main() -> None:
     qnets_forward = lambda model, inputs: model(inputs)  # noqa: E731
     t_fwd = _timeit(infer(qnets_forward), args.repeats)
     t_train = _timeit(step(qnets_forward), args.repeats)
-    t_ref_fwd = _timeit(infer(_reference_forward), args.repeats)
-    t_ref_train = _timeit(step(_reference_forward), args.repeats)
+    t_ref_fwd = _timeit(infer(_authors_forward), args.repeats)
+    t_ref_train = _timeit(step(_authors_forward), args.repeats)
+    t_auto_fwd = _timeit(infer(_autograd_forward), args.repeats)
+    t_auto_train = _timeit(step(_autograd_forward), args.repeats)
     rate = gemm_rate()
     flops_fwd, flops_train = recursion_flops(SIZES, args.batch)
     result = {
@@ -147,6 +162,9 @@ def main() -> None:
         "reference_forward_samples_per_s": args.batch / t_ref_fwd,
         "reference_train_samples_per_s": args.batch / t_ref_train,
         "train_speedup_vs_reference": t_ref_train / t_train,
+        "diag_autograd_forward_samples_per_s": args.batch / t_auto_fwd,
+        "diag_autograd_train_samples_per_s": args.batch / t_auto_train,
+        "train_speedup_vs_diag_autograd": t_auto_train / t_train,
         "gemm_gflops": rate / 1e9,
         "forward_gflops": flops_fwd / t_fwd / 1e9,
         "train_gflops": flops_train / t_train / 1e9,

@@ -72,6 +72,13 @@ def _upper(n1: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     return ua, uc
 
 
+def _upper_real_index(n1: int, device) -> tuple[torch.Tensor, int]:
+    """Positions of ``[Re X[a ≤ c], Im X[a ≤ c]]`` in ``view_as_real(X).reshape(2 n1²)``."""
+    ua, uc = _upper(n1, device)
+    flat = ua * n1 + uc
+    return torch.cat([2 * flat, 2 * flat + 1]), len(flat)
+
+
 def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch.Tensor:
     """``Σ_b = T† diag(d_b) T``, shape ``(B, n1, n1)``."""
     batch = d.shape[0]
@@ -83,12 +90,13 @@ def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch
         flat.index_add_(1, a * n1 + c, d[:, i] * k)
         return flat.view(batch, n1, n1)
     if strategy == "hermitian":
-        ua, uc = _upper(n1, T.device)
-        k = T[:, ua].conj() * T[:, uc]  # (n0, m) upper triangle of each K_i
-        m = k.shape[1]
-        real = torch.cat([d.real, d.imag], 0) @ torch.cat([k.real, k.imag], 1)  # (2B, 2m)
+        index, m = _upper_real_index(n1, T.device)
+        full = T.conj()[:, :, None] * T[:, None, :]  # K_i[a, c] = conj(T_ia) T_ic
+        k = torch.view_as_real(full).reshape(n0, 2 * n1 * n1)[:, index]  # [Re K, Im K] upper
+        real = torch.cat([d.real, d.imag], 0) @ k  # (2B, 2m)
         r1, r3 = real[:batch, :m], real[:batch, m:]  # d_r Re K, d_r Im K
         r4, r2 = real[batch:, :m], real[batch:, m:]  # d_i Re K, d_i Im K
+        ua, uc = _upper(n1, T.device)
         out = d.new_empty(batch, n1, n1)
         out[:, uc, ua] = torch.complex(r1 + r2, r4 - r3)
         out[:, ua, uc] = torch.complex(r1 - r2, r3 + r4)
@@ -118,16 +126,17 @@ def adjoint(
             grad_g0 = d.new_zeros(batch, n0).index_add_(1, i, p_ac * weights)
         return t_bar, grad_g0
     if strategy == "hermitian":
+        index, m = _upper_real_index(n1, T.device)
+        Ph = P.mH
+        hermitian_parts = torch.cat([P + Ph, -1j * (P - Ph)], 0)  # X_b, Z_b: (2B, n1, n1)
+        parts = torch.view_as_real(hermitian_parts).reshape(2 * batch, 2 * n1 * n1)[:, index]
+        real = torch.cat([d.real, d.imag], 0).T @ parts  # (n0, 2m): [Re, Im] of M[i, a ≤ c]
         ua, uc = _upper(n1, T.device)
-        x = (P + P.mH)[:, ua, uc]
-        z = -1j * (P - P.mH)[:, ua, uc]
-        m = x.shape[1]
-        stacked = torch.cat([x, z], 0)  # (2B, m)
-        real = torch.cat([d.real, d.imag], 0).T @ torch.cat([stacked.real, stacked.imag], 1)
-        upper = torch.complex(real[:, :m], real[:, m:])  # M[i, a ≤ c]
+        lower_index = torch.cat([2 * (uc * n1 + ua), 2 * (uc * n1 + ua) + 1])
         M = T.new_empty(n0, n1, n1)
-        M[:, uc, ua] = upper.conj()
-        M[:, ua, uc] = upper
+        flat = torch.view_as_real(M).view(n0, 2 * n1 * n1)
+        flat[:, lower_index] = torch.cat([real[:, :m], -real[:, m:]], 1)
+        flat[:, index] = real
         t_bar = torch.einsum("ic,ica->ia", T, M)
     else:
         TP = T @ P  # (B, n0, n1)
