@@ -1,0 +1,5 @@
+"""Lattice geometry: site indexing and neighbour bonds."""
+
+from qnets.lattices.square import SquareLattice
+
+__all__ = ["SquareLattice"]
