@@ -146,7 +146,8 @@ class _LayeredGreensFunction(torch.autograd.Function):
                 TP = T @ P
                 t_bar = t_bar + torch.einsum("bji,bja->ia", g_prev.conj(), TP)
                 t_bar = t_bar + torch.einsum("bij,bja->ia", g_prev, T @ P.mH)
-                g_bar = TP @ T.mH
+                if layer > 1 or need_g0:
+                    g_bar = TP @ T.mH
             grad_hoppings[layer - 1] = t_bar
         if need_g0:
             grad_g0 = g_bar
@@ -171,7 +172,7 @@ def _as_z(z, batch: int, ref: torch.Tensor) -> torch.Tensor:
     return z_t.view(batch, 1, 1)
 
 
-def _validate(g0, onsite, hoppings, source, batch_source_ok=True):
+def _validate(g0, onsite, hoppings, source):
     if not torch.is_tensor(g0) or not g0.is_complex():
         raise ShapeError(
             f"g0: expected a complex tensor of shape (B, n0) or (B, n0, n0), got "
@@ -239,7 +240,9 @@ def layered_greens(
         (classical encoders; the first layer then costs ``O(n0 n1²)``) or ``(B, n0, n0)``
         when dense (a quantum system as input).
     onsite : sequence of torch.Tensor
-        ``h_1 … h_L``: Hermitian intra-layer blocks, ``(n_l, n_l)``, same dtype as ``g0``.
+        ``h_1 … h_L``: intra-layer blocks, ``(n_l, n_l)``, same dtype as ``g0``; Hermitian
+        for a closed network, non-Hermitian when they carry lead self-energies (the
+        recursion and its adjoint hold for any blocks).
     hoppings : sequence of torch.Tensor
         ``T_0 … T_{L-1}``: hoppings ``(n_l, n_{l+1})`` from layer ``l`` to ``l + 1``.
     z : complex or torch.Tensor
