@@ -1,7 +1,7 @@
 r"""Tight-binding models as dense single-particle Hamiltonians (numpy, complex128).
 
-Convention: ``H = Σ_{ij} H_ij c_i† c_j``; a bond with hopping ``t`` from site ``i`` to
-site ``j`` sets ``H_ij = t`` and ``H_ji = conj(t)``.
+Convention: ``H = Σ_{ij} H_ij c_i† c_j``; a bond with amplitude ``t`` from site ``n`` to
+site ``m`` (the term ``t c_m† c_n``) sets ``H_mn = t`` and ``H_nm = conj(t)``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def chern_insulator(
     r"""The Chern-insulator model of Zhang & Kim (PRL 118, 216401) on an ``L × L`` torus.
 
     Spinless fermions, site ``n = x + yL``, staggering ``s = (−1)^y`` of the bond's first
-    site; ``H_{n, m} = t`` for a bond from ``n`` to ``m``:
+    site ``n = (x, y)``; ``H_{m n} = t`` (term ``t c_m† c_n``) for the bond to ``m``:
 
     ========================  ======================
     bond (from (x, y))        hopping ``t``
@@ -53,9 +53,8 @@ def chern_insulator(
         ``κ``.
     disorder : mapping, optional
         Uniform disorder strengths ``{"onsite": W, "nn": a, "nnn": b}``: onsite energies
-        ``U(−W, W)``, and ``U(−a, a)`` / ``U(−b, b)`` added to every NN / NNN hopping
-        amplitude (real shifts of the NN bonds; the NNN bonds keep their phase:
-        ``t → t + i·s·U(−b, b)·sign``).
+        ``U(−W, W)``, and real shifts ``U(−a, a)`` / ``U(−b, b)`` of every NN / NNN bond
+        amplitude (as in the authors' data generator).
     seed : int or numpy.random.Generator, optional
         Randomness of the disorder.
 
@@ -86,20 +85,19 @@ def chern_insulator(
     s = np.where(y % 2 == 0, 1.0, -1.0)
     H = np.zeros((n, n), dtype=np.complex128)
 
-    def add(dx, dy, amplitude, strength_key, phase):
-        i, j = lattice.bonds(dx, dy)
-        t = amplitude[i].astype(np.complex128)
+    def add(dx, dy, amplitude, strength_key):
+        source, target = lattice.bonds(dx, dy)
+        t = amplitude[source].astype(np.complex128)
         strength = disorder.get(strength_key, 0.0)
         if strength:
-            t = t + phase[i] * rng.uniform(-strength, strength, size=len(i))
-        np.add.at(H, (i, j), t)
-        np.add.at(H, (j, i), np.conj(t))
+            t = t + rng.uniform(-strength, strength, size=len(source))
+        np.add.at(H, (target, source), t)
+        np.add.at(H, (source, target), np.conj(t))
 
-    ones = np.ones(n)
-    add(1, 0, s, "nn", ones)
-    add(0, 1, 1 + s * (1 - kappa), "nn", ones)
-    add(1, 1, 1j * s * kappa / 2, "nnn", 1j * s)
-    add(1, -1, -1j * s * kappa / 2, "nnn", -1j * s)
+    add(1, 0, s, "nn")
+    add(0, 1, 1 + s * (1 - kappa), "nn")
+    add(1, 1, 1j * s * kappa / 2, "nnn")
+    add(1, -1, -1j * s * kappa / 2, "nnn")
     if disorder.get("onsite", 0.0):
         W = disorder["onsite"]
         H[np.diag_indices(n)] += rng.uniform(-W, W, size=n)
