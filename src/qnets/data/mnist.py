@@ -504,6 +504,9 @@ def _fetch_verified(url: str, dest: Path, spec: _Dataset, name: str) -> None:
         digest = hashlib.md5(data, usedforsecurity=False).hexdigest()
         if digest != spec.expected_md5(name):
             raise DataError(_md5_message(url, spec, name, spec.expected_md5(name), digest))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; downloads are data for everyone
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(OSError):

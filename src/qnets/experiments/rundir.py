@@ -6,38 +6,25 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from qnets.training.checkpoint import atomic_write_text
+
 __all__ = ["environment_info", "make_run_dir", "write_json", "write_yaml"]
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, data: Any) -> None:
     """Write ``data`` as indented JSON, atomically."""
-    _atomic_text(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    atomic_write_text(Path(path), json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def write_yaml(path: Path, data: Any) -> None:
     """Write ``data`` as YAML, atomically."""
-    _atomic_text(Path(path), yaml.safe_dump(data, sort_keys=False))
+    atomic_write_text(Path(path), yaml.safe_dump(data, sort_keys=False))
 
 
 def _git_revision() -> str | None:

@@ -72,6 +72,13 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _default_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open()`` would give a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(
     path: str | os.PathLike[str],
     write: Callable[[IO[bytes]], Any],
@@ -108,6 +115,7 @@ def atomic_write(
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp_name, _default_mode())  # mkstemp makes 0600; use the umask like open()
         if prev_path is not None and path.exists():
             os.replace(path, prev_path)
         os.replace(tmp_name, path)
