@@ -1,0 +1,145 @@
+r"""Generated quantum-matter datasets for fermion networks: Chern-insulator phases.
+
+Each sample is a single-particle Hamiltonian of :func:`qnets.hamiltonians.chern_insulator`
+on an ``L × L`` torus with a phase label (0 trivial, 1 topological), as in the FNN paper
+(spec ``fnn.md`` §4.2):
+
+``clean``
+    ``κ ~ U[0.1, 0.5]`` → label 0 and ``κ ~ U[0.5, 1]`` → label 1, half each.
+``disordered``
+    sample ``s`` of ``n`` gets disorder strengths rising linearly with ``s / (n − 1)``:
+    onsite ``W`` 1 → 3, NN bonds 0 → 1, NNN bonds 0 → 0.5 (uniform in ``±strength``).
+    The first third has ``κ ~ U[0.1, 0.5]`` and label 0; the rest ``κ ~ U[0.5, 1]`` labelled
+    by the real-space Chern number (:func:`qnets.solvers.real_space_chern_number`):
+    ``|C| < 0.5 − gap`` → 0, ``|C| > 0.5 + gap`` → 1, otherwise redrawn. Samples with an
+    eigenvalue ``|E| < min_gap`` are redrawn.
+
+Every sample has its own random stream (``numpy.random.SeedSequence(seed).spawn``), so a
+dataset does not depend on how it is split over worker processes; datasets are cached as
+``.npz`` files keyed by their parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qnets.errors import ConfigError
+from qnets.hamiltonians import chern_insulator
+from qnets.solvers import real_space_chern_number, spectral_gap
+
+__all__ = ["ChernDataset", "chern_dataset"]
+
+_MAX_REDRAWS = 1000
+
+
+@dataclass(frozen=True)
+class ChernDataset:
+    """Hamiltonians ``(n, L², L²)`` complex128, labels ``(n,)`` int64, ``κ`` and disorder ``(n, 3)``."""
+
+    hamiltonians: np.ndarray
+    labels: np.ndarray
+    kappas: np.ndarray
+    strengths: np.ndarray
+
+
+def _strengths(index: int, n_samples: int, disordered: bool) -> np.ndarray:
+    if not disordered:
+        return np.zeros(3)
+    t = index / max(n_samples - 1, 1)
+    return np.array([1.0 + 2.0 * t, 1.0 * t, 0.5 * t])
+
+
+def _one_sample(args) -> tuple[np.ndarray, int, float]:
+    index, n_samples, L, disordered, gap, min_gap, seed_seq = args
+    rng = np.random.default_rng(seed_seq)
+    onsite, nn, nnn = _strengths(index, n_samples, disordered)
+    disorder = {"onsite": onsite, "nn": nn, "nnn": nnn} if disordered else None
+    trivial = index < n_samples / 3 if disordered else index % 2 == 0
+    for _ in range(_MAX_REDRAWS):
+        kappa = rng.uniform(0.1, 0.5) if trivial else rng.uniform(0.5, 1.0)
+        h = chern_insulator(L, kappa, disorder=disorder, seed=rng)
+        if disordered and spectral_gap(h) < min_gap:
+            continue
+        if trivial or not disordered:
+            return h, int(not trivial), kappa
+        chern = abs(real_space_chern_number(h, L))
+        if chern < 0.5 - gap:
+            return h, 0, kappa
+        if chern > 0.5 + gap:
+            return h, 1, kappa
+    raise RuntimeError(f"sample {index}: no acceptable Hamiltonian after {_MAX_REDRAWS} draws")
+
+
+def chern_dataset(
+    n_samples: int,
+    L: int = 12,
+    *,
+    disordered: bool = False,
+    gap: float = 0.2,
+    min_gap: float = 0.01,
+    seed: int = 0,
+    workers: int = 1,
+    cache_dir: str | os.PathLike | None = None,
+) -> ChernDataset:
+    """Generate (or load from ``cache_dir``) a Chern-insulator phase dataset.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples.
+    L : int
+        Linear size of the torus (a multiple of 4; see :func:`chern_insulator`).
+    disordered : bool
+        Clean or disordered set (module docstring).
+    gap : float
+        Label margin around ``|C| = 0.5`` for disordered samples (the paper's 0.2).
+    min_gap : float
+        Redraw disordered samples with an eigenvalue closer than this to ``E = 0``.
+    seed : int
+        Seed of the whole dataset.
+    workers : int
+        Processes for the generation (1 = serial); the result does not depend on it.
+    cache_dir : path, optional
+        Folder for ``chern-<hash>.npz``; reused when it exists.
+    """
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ConfigError(f"n_samples: expected a positive integer, got {n_samples!r}")
+    if not 0 <= gap < 0.5:
+        raise ConfigError(f"gap: expected 0 ≤ gap < 0.5, got {gap!r}")
+    if not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ConfigError(f"workers: expected a positive integer, got {workers!r}")
+    key = {"n_samples": int(n_samples), "L": int(L), "disordered": bool(disordered),
+           "gap": float(gap), "min_gap": float(min_gap), "seed": int(seed), "version": 1}
+    path = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        path = Path(cache_dir) / f"chern-{digest}.npz"
+        if path.is_file():
+            with np.load(path) as data:
+                return ChernDataset(*(data[f] for f in ("hamiltonians", "labels", "kappas", "strengths")))
+    seeds = np.random.SeedSequence(seed).spawn(n_samples)
+    jobs = [(i, n_samples, L, disordered, gap, min_gap, seeds[i]) for i in range(n_samples)]
+    if workers == 1:
+        results = [_one_sample(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_one_sample, jobs, chunksize=max(1, n_samples // (4 * workers))))
+    dataset = ChernDataset(
+        np.stack([r[0] for r in results]),
+        np.array([r[1] for r in results], dtype=np.int64),
+        np.array([r[2] for r in results]),
+        np.stack([_strengths(i, n_samples, disordered) for i in range(n_samples)]),
+    )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez_compressed(tmp, **asdict(dataset))
+        os.replace(tmp, path)
+    return dataset

@@ -1,0 +1,49 @@
+"""Chern-insulator datasets: labels, seeds, caching, worker independence."""
+
+import numpy as np
+import pytest
+
+from qnets.errors import ConfigError
+from qnets.fnn.datasets import chern_dataset
+from qnets.solvers import real_space_chern_number, spectral_gap
+
+
+def test_clean_labels_follow_kappa():
+    data = chern_dataset(10, 8, seed=1)
+    assert data.hamiltonians.shape == (10, 64, 64)
+    assert np.array_equal(data.labels, (data.kappas > 0.5).astype(np.int64))
+    assert set(data.labels) == {0, 1}
+    assert (data.strengths == 0).all()
+
+
+def test_disordered_labels_follow_the_chern_number_with_a_margin():
+    data = chern_dataset(9, 8, disordered=True, seed=2)
+    assert np.allclose(data.strengths[0], [1, 0, 0]) and np.allclose(data.strengths[-1], [3, 1, 0.5])
+    for h, label, kappa in zip(data.hamiltonians, data.labels, data.kappas):
+        assert spectral_gap(h) >= 0.01
+        if kappa < 0.5:
+            assert label == 0
+        else:
+            chern = abs(real_space_chern_number(h, 8))
+            assert (chern > 0.7) if label == 1 else (chern < 0.3)
+
+
+def test_seeded_cached_and_independent_of_workers(tmp_path):
+    a = chern_dataset(6, 8, disordered=True, seed=5, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("chern-*.npz"))) == 1
+    b = chern_dataset(6, 8, disordered=True, seed=5, cache_dir=tmp_path)  # from the cache
+    c = chern_dataset(6, 8, disordered=True, seed=5, workers=2)
+    d = chern_dataset(6, 8, disordered=True, seed=6)
+    for other in (b, c):
+        assert np.array_equal(a.hamiltonians, other.hamiltonians)
+        assert np.array_equal(a.labels, other.labels)
+    assert not np.array_equal(a.hamiltonians, d.hamiltonians)
+
+
+def test_bad_arguments():
+    with pytest.raises(ConfigError, match="n_samples"):
+        chern_dataset(0, 8)
+    with pytest.raises(ConfigError, match="gap"):
+        chern_dataset(4, 8, gap=0.6)
+    with pytest.raises(ConfigError, match="workers"):
+        chern_dataset(4, 8, workers=0)
