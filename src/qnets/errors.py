@@ -13,6 +13,7 @@ __all__ = [
     "ShapeError",
     "SizeLimitError",
     "CheckpointError",
+    "NumericalError",
     "QnetsWarning",
     "PrecisionWarning",
 ]
@@ -40,6 +41,10 @@ class SizeLimitError(QnetsError, MemoryError):
 
 class CheckpointError(QnetsError, RuntimeError):
     """A checkpoint cannot be read or does not match the run it should resume."""
+
+
+class NumericalError(QnetsError, FloatingPointError):
+    """A computation produced NaN or infinite values (e.g. a diverging training run)."""
 
 
 class QnetsWarning(UserWarning):

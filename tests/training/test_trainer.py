@@ -400,3 +400,20 @@ def test_bad_trainer_arguments(tmp_path):
         _trainer().fit(resume=True)
     with pytest.raises(ShapeError, match="loss_fn.*scalar"):
         Trainer(ComplexNet(), lambda o, t: o, TRAIN, progress=False).fit()
+
+
+def test_non_finite_loss_stops_with_a_clear_error():
+    from qnets.errors import NumericalError
+
+    class Exploding(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(3, 2))
+
+        def forward(self, x):
+            return x @ self.w * float("inf")
+
+    x, y = torch.ones(8, 3), torch.zeros(8, dtype=torch.long)
+    trainer = Trainer(Exploding(), torch.nn.functional.cross_entropy, (x, y), config={"epochs": 1, "batch_size": 4}, progress=False)
+    with pytest.raises(NumericalError, match="loss: non-finite value .* epoch 1, minibatch 1/2"):
+        trainer.fit()

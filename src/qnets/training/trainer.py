@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from qnets.errors import CheckpointError, ConfigError, QnetsWarning, ShapeError
+from qnets.errors import CheckpointError, ConfigError, NumericalError, QnetsWarning, ShapeError
 from qnets.training.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_NAME,
@@ -580,6 +580,12 @@ class Trainer:
                 self.optimizer.zero_grad(set_to_none=True)
                 outputs = self.model(xb)
                 loss = self._loss(outputs, yb)
+                if not torch.isfinite(loss):
+                    raise NumericalError(
+                        f"loss: non-finite value {loss.item()} at epoch {e + 1}, minibatch "
+                        f"{b + 1}/{n_batches}; the last checkpoint (if any) holds epoch {e}. "
+                        "Lower lr, raise clip_grad_norm's strictness, or use complex128 / a larger eta"
+                    )
                 loss.backward()
                 if cfg.clip_grad_norm is not None:
                     nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm)
