@@ -178,3 +178,13 @@ def test_invalid_shapes_are_named(gen):
         layered_greens(g0, onsite, hoppings, torch.zeros(3, dtype=torch.complex128))
     with pytest.raises(ShapeError, match="dtype"):
         layered_greens(g0.to(torch.complex64), onsite, hoppings, Z)
+
+
+def test_non_finite_parameters_raise_a_numerical_error(gen):
+    from qnets.errors import NumericalError
+
+    onsite, hoppings = _network(gen)
+    onsite[1] = onsite[1].clone()
+    onsite[1][0, 0] = float("nan")
+    with pytest.raises(NumericalError, match="layer 2 .* singular or non-finite for 4 of 4"):
+        layered_greens(_inputs(gen)["diagonal"], onsite, hoppings, Z)

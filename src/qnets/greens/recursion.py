@@ -30,7 +30,7 @@ from typing import NamedTuple, Sequence
 
 import torch
 
-from qnets.errors import ShapeError
+from qnets.errors import NumericalError, ShapeError
 from qnets.greens import _first_layer
 
 __all__ = ["LayeredGreens", "layered_greens"]
@@ -86,7 +86,16 @@ class _LayeredGreensFunction(torch.autograd.Function):
                 sigma = _first_layer.self_energy(g0, T, strategy, pairs)
             else:
                 sigma = _self_energy(g, T)
-            g = torch.linalg.solve(z * eye - h - sigma, eye)
+            g, info = torch.linalg.solve_ex(z * eye - h - sigma, eye)
+            if bool(info.any()) or not bool(torch.isfinite(g).all()):
+                bad = int((info != 0).sum()) if bool(info.any()) else int(
+                    (~torch.isfinite(g)).flatten(1).any(1).sum()
+                )
+                raise NumericalError(
+                    f"layered_greens: layer {layer + 1} (z − h − T† g T) is singular or "
+                    f"non-finite for {bad} of {batch} samples; check the parameters and inputs "
+                    f"for NaN/inf (a diverging training run) or use a larger eta / complex128"
+                )
             greens.append(g)
             if sources is not None:
                 sources.append((sources[-1] @ T) @ g)
