@@ -86,9 +86,12 @@ class _LayeredGreensFunction(torch.autograd.Function):
                 sigma = _first_layer.self_energy(g0, T, strategy, pairs)
             else:
                 sigma = _self_energy(g, T)
-            g, info = torch.linalg.solve_ex(z * eye - h - sigma, eye)
-            if bool(info.any()) or not bool(torch.isfinite(g).all()):
-                bad = int((info != 0).sum()) if bool(info.any()) else int(
+            block = z * eye - h - sigma
+            finite = torch.isfinite(block).flatten(1).all(1)
+            if bool(finite.all()):
+                g, info = torch.linalg.solve_ex(block, eye)
+            if not bool(finite.all()) or bool(info.any()) or not bool(torch.isfinite(g).all()):
+                bad = int((~finite).sum()) or int((info != 0).sum()) or int(
                     (~torch.isfinite(g)).flatten(1).any(1).sum()
                 )
                 raise NumericalError(
