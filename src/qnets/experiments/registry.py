@@ -37,8 +37,24 @@ def register(name: str, config_cls: type, description: str):
     return decorate
 
 
+_NOT_EXPERIMENTS = frozenset({"config", "registry", "rundir", "report"})
+
+
 def _load_builtin() -> None:
-    from qnets.experiments import fnn_mnist  # noqa: F401  (registers itself)
+    """Import every experiment module of this package (each registers itself on import).
+
+    An experiment is a module ``qnets.experiments.<name>`` that calls :func:`register`;
+    adding one needs no edit here.
+    """
+    import importlib
+    import pkgutil
+
+    import qnets.experiments as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("_") or module.name in _NOT_EXPERIMENTS:
+            continue
+        importlib.import_module(f"qnets.experiments.{module.name}")
 
 
 def get_experiment(name: str) -> Experiment:
