@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from qnets.errors import ConfigError
+from qnets.errors import ConfigError, ShapeError
 from qnets.fnn.datasets import chern_dataset
 from qnets.solvers import real_space_chern_number, spectral_gap
 
@@ -47,3 +47,24 @@ def test_bad_arguments():
         chern_dataset(4, 8, gap=0.6)
     with pytest.raises(ConfigError, match="workers"):
         chern_dataset(4, 8, workers=0)
+
+
+def test_compact_storage_round_trips_to_the_dense_hamiltonians():
+    import torch
+
+    from qnets.fnn.datasets import SparseSystemInput, chern_pattern
+    from qnets.hamiltonians import chern_insulator
+
+    rows, _ = chern_pattern(8)
+    assert rows.shape == (9 * 64,)
+    data = chern_dataset(4, 8, disordered=True, seed=3)
+    dense = data.hamiltonians
+    assert dense.shape == (4, 64, 64)
+    assert np.allclose(dense, dense.conj().transpose(0, 2, 1))
+    clean = chern_dataset(2, 8, seed=3)
+    assert np.array_equal(clean.hamiltonians[0], chern_insulator(8, clean.kappas[0]))
+    scatter = SparseSystemInput(data.rows, data.cols, 64)
+    assert np.array_equal(scatter(torch.from_numpy(data.values)).numpy(), dense)
+    assert np.array_equal(data.dense([1, 3]), dense[[1, 3]])
+    with pytest.raises(ShapeError, match="values"):
+        scatter(torch.zeros(2, 5, dtype=torch.complex128))
