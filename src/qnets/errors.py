@@ -16,6 +16,7 @@ __all__ = [
     "NumericalError",
     "QnetsWarning",
     "PrecisionWarning",
+    "DomainError",
 ]
 
 
@@ -53,3 +54,7 @@ class QnetsWarning(UserWarning):
 
 class PrecisionWarning(QnetsWarning):
     """A numerical setting is too demanding for the chosen dtype (e.g. a tiny broadening)."""
+
+
+class DomainError(QnetsError, ValueError):
+    """An input lies outside the domain of a map (e.g. pixels outside [0, 1] for a feature map)."""
