@@ -8,7 +8,12 @@ import torch
 
 from qnets.entanglement import entanglement_entropy_state, slater_determinant_state
 from qnets.fnn import FermionNetwork
-from qnets.fnn.analysis import gradient_norms, layer_mutual_information, layer_sites, network_correlation
+from qnets.fnn.analysis import (
+    gradient_norms,
+    layer_mutual_information,
+    layer_sites,
+    network_correlation,
+)
 
 
 def _brute_force_entropy(orbitals, region):
@@ -55,3 +60,30 @@ def test_gradient_norms_per_layer(gen):
     assert norms[0]["total"] == pytest.approx(expected)
     assert norms[0]["n_real"] == 2 * 36 + 4 + 2 * 6
     assert norms[0]["per_parameter"] == pytest.approx(expected / norms[0]["n_real"])
+
+
+def test_layerwise_unitary_concentrates_output_information(gen):
+    from qnets.entanglement import ground_state_correlation, mutual_information
+    from qnets.fnn.analysis import decision_flow, layerwise_unitary
+
+    net = FermionNetwork([6, 5, 4, 2], eta=0.05, init_bound=1.0, dtype=torch.complex128, seed=3)
+    x = torch.rand(1, 6, generator=gen, dtype=torch.float64) - 0.5
+    h = net.hamiltonian(x)[0].detach().numpy()
+    c = ground_state_correlation(h, 0.0)
+    groups = layer_sites(net)
+    rotated, unitaries = layerwise_unitary(c, groups[:-1], groups[-1])
+    u = np.eye(h.shape[0], dtype=complex)
+    for sites, q in zip(groups[:-1], unitaries):
+        assert np.allclose(q.conj().T @ q, np.eye(len(sites)))
+        u[np.ix_(sites, sites)] = q
+    # the LUT is the ground state of the rotated single-particle Hamiltonian U^T h conj(U)
+    assert np.allclose(rotated, ground_state_correlation(u.T @ h @ u.conj(), 0.0), atol=1e-10)
+    flow = decision_flow(net, x)
+    for layer, entry in zip(groups[:-1], flow):
+        # I(layer : output) is unchanged, single-orbital information sits in ≤ n_out orbitals
+        assert entry["layer_information"] == pytest.approx(mutual_information(rotated, layer, groups[-1]))
+        assert np.all(entry["after"][2:] < 1e-10)
+        assert entry["top2_share"] == pytest.approx(1.0)
+        assert entry["before"].shape == (len(layer),)
+    with pytest.raises(Exception, match="batch size 1"):
+        decision_flow(net, torch.zeros(2, 6, dtype=torch.float64))

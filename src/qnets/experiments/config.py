@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import yaml
 
 from qnets.errors import ConfigError
 
-__all__ = ["apply_overrides", "config_from_mapping", "config_to_dict", "load_config_file", "CONFIG_DIR"]
+__all__ = ["CONFIG_DIR", "apply_overrides", "config_from_mapping", "config_to_dict", "load_config_file"]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -39,16 +40,24 @@ def config_from_mapping(cls, values: Mapping[str, Any], *, where: str = "config"
 def load_config_file(cls, path_or_name: str | Path, experiment: str):
     """Read a YAML config: a path, or the name of a packaged config (``fc-ldos``).
 
+    Packaged configs live in ``configs/<experiment>/<name>.yaml`` (or, for the first
+    experiment, ``configs/<name>.yaml``), so two experiments may each have a ``ci-small``.
+
     A packaged config file may name its experiment under ``experiment:``; it must match.
     """
     path = Path(path_or_name)
     if not path.is_file():
-        packaged = CONFIG_DIR / f"{path_or_name}.yaml"
-        if not packaged.is_file():
-            names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+        candidates = [CONFIG_DIR / experiment / f"{path_or_name}.yaml", CONFIG_DIR / f"{path_or_name}.yaml"]
+        packaged = next((c for c in candidates if c.is_file()), None)
+        if packaged is None:
+            names = sorted(
+                {p.stem for p in (CONFIG_DIR / experiment).glob("*.yaml")}
+                | {p.stem for p in CONFIG_DIR.glob("*.yaml")
+                   if (yaml.safe_load(p.read_text()) or {}).get("experiment", experiment) == experiment}
+            )
             raise ConfigError(
-                f"--config: {str(path_or_name)!r} is neither a file nor a packaged config; "
-                f"packaged configs: {', '.join(names)}"
+                f"--config: {str(path_or_name)!r} is neither a file nor a packaged config of "
+                f"{experiment!r}; its packaged configs: {', '.join(names) or '(none)'}"
             )
         path = packaged
     data = yaml.safe_load(path.read_text()) or {}
