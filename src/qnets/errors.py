@@ -17,6 +17,8 @@ __all__ = [
     "QnetsWarning",
     "PrecisionWarning",
     "DomainError",
+    "SweepError",
+    "ClusterError",
 ]
 
 
@@ -58,3 +60,19 @@ class PrecisionWarning(QnetsWarning):
 
 class DomainError(QnetsError, ValueError):
     """An input lies outside the domain of a map (e.g. pixels outside [0, 1] for a feature map)."""
+
+
+class SweepError(QnetsError, RuntimeError):
+    """A sweep stopped: a grid point failed every attempt, or a worker died.
+
+    ``index`` and ``point`` are the grid index and the point (``None`` when unknown).
+    """
+
+    def __init__(self, message: str, *, index: int | None = None, point=None):
+        super().__init__(message)
+        self.index = index
+        self.point = point
+
+
+class ClusterError(QnetsError, ConnectionError):
+    """A compute cluster (e.g. a Dask scheduler) cannot be reached or refuses the work."""
