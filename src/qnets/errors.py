@@ -19,6 +19,7 @@ __all__ = [
     "DomainError",
     "SweepError",
     "ClusterError",
+    "ConvergenceError",
 ]
 
 
@@ -76,3 +77,11 @@ class SweepError(QnetsError, RuntimeError):
 
 class ClusterError(QnetsError, ConnectionError):
     """A compute cluster (e.g. a Dask scheduler) cannot be reached or refuses the work."""
+
+
+class ConvergenceError(QnetsError, ArithmeticError):
+    """A self-consistent iteration (e.g. DMFT) did not converge; ``residual`` is its last residual."""
+
+    def __init__(self, message: str, *, residual: float | None = None):
+        super().__init__(message)
+        self.residual = residual
