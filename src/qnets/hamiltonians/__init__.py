@@ -1,5 +1,31 @@
-"""Model Hamiltonians: tight-binding models (single-particle matrices)."""
+"""Model Hamiltonians: tight-binding models (single-particle matrices) and spin Hamiltonians
+(Pauli strings with parameter roles, many-body sparse matrices)."""
 
+from qnets.hamiltonians import spin_models
+from qnets.hamiltonians.pauli import PauliSum, identity, pauli
+from qnets.hamiltonians.spin import ROLES, SpinHamiltonian, Term
+from qnets.hamiltonians.spin_models import (
+    bond_operator,
+    cluster_ising,
+    heisenberg,
+    honeycomb_bonds,
+    honeycomb_plaquettes,
+    kitaev_honeycomb,
+    plaquette_operator,
+    tfim,
+    xxz,
+    z_projector,
+)
 from qnets.hamiltonians.tight_binding import chern_insulator, chern_insulator_bands
 
-__all__ = ["chern_insulator", "chern_insulator_bands"]
+__all__ = [
+    "chern_insulator",
+    "chern_insulator_bands",
+    "PauliSum",
+    "pauli",
+    "identity",
+    "SpinHamiltonian",
+    "Term",
+    "ROLES",
+    *spin_models.__all__,
+]
