@@ -1,7 +1,6 @@
 """Model Hamiltonians: tight-binding models (single-particle matrices) and spin Hamiltonians
 (Pauli strings with parameter roles, many-body sparse matrices)."""
 
-from qnets.hamiltonians import spin_models
 from qnets.hamiltonians.pauli import PauliSum, identity, pauli
 from qnets.hamiltonians.spin import ROLES, SpinHamiltonian, Term
 from qnets.hamiltonians.spin_models import (
@@ -18,7 +17,7 @@ from qnets.hamiltonians.spin_models import (
 )
 from qnets.hamiltonians.tight_binding import chern_insulator, chern_insulator_bands
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - grouped by module
     "chern_insulator",
     "chern_insulator_bands",
     "PauliSum",
@@ -27,5 +26,14 @@ __all__ = [
     "SpinHamiltonian",
     "Term",
     "ROLES",
-    *spin_models.__all__,
+    "tfim",
+    "xxz",
+    "heisenberg",
+    "cluster_ising",
+    "kitaev_honeycomb",
+    "honeycomb_bonds",
+    "honeycomb_plaquettes",
+    "plaquette_operator",
+    "bond_operator",
+    "z_projector",
 ]
