@@ -1,6 +1,14 @@
 """Model Hamiltonians: tight-binding models (single-particle matrices) and spin Hamiltonians
 (Pauli strings with parameter roles, many-body sparse matrices)."""
 
+from qnets.hamiltonians.falicov_kimball import (
+    FalicovKimball,
+    checkerboard_order,
+    falicov_kimball,
+    half_filling_mu,
+    stripe_order,
+    structure_factor,
+)
 from qnets.hamiltonians.pauli import PauliSum, identity, pauli
 from qnets.hamiltonians.spin import ROLES, SpinHamiltonian, Term
 from qnets.hamiltonians.spin_models import (
@@ -36,4 +44,10 @@ __all__ = [  # noqa: RUF022 - grouped by module
     "plaquette_operator",
     "bond_operator",
     "z_projector",
+    "FalicovKimball",
+    "falicov_kimball",
+    "half_filling_mu",
+    "structure_factor",
+    "checkerboard_order",
+    "stripe_order",
 ]

@@ -1,5 +1,14 @@
 """Solvers: free fermions (spectra, correlation matrices, real-space Chern numbers)."""
 
+from qnets.solvers.dmft import (
+    DMFTResult,
+    dmft_step,
+    embedding_self_energy,
+    fk_impurity,
+    local_greens,
+    matsubara_frequencies,
+    solve_dmft,
+)
 from qnets.solvers.free_fermion import (
     occupied_projector,
     real_space_chern_number,
@@ -7,4 +16,16 @@ from qnets.solvers.free_fermion import (
     triangles,
 )
 
-__all__ = ["occupied_projector", "real_space_chern_number", "spectral_gap", "triangles"]
+__all__ = [
+    "DMFTResult",
+    "dmft_step",
+    "embedding_self_energy",
+    "fk_impurity",
+    "local_greens",
+    "matsubara_frequencies",
+    "occupied_projector",
+    "real_space_chern_number",
+    "solve_dmft",
+    "spectral_gap",
+    "triangles",
+]
