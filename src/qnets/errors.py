@@ -20,6 +20,9 @@ __all__ = [
     "SweepError",
     "ClusterError",
     "ConvergenceError",
+    "DegeneracyWarning",
+    "ConvergenceWarning",
+    "KinkWarning",
 ]
 
 
@@ -85,3 +88,15 @@ class ConvergenceError(QnetsError, ArithmeticError):
     def __init__(self, message: str, *, residual: float | None = None):
         super().__init__(message)
         self.residual = residual
+
+
+class DegeneracyWarning(QnetsWarning):
+    """The ground state is (nearly) degenerate: its expectation values are ill defined."""
+
+
+class ConvergenceWarning(QnetsWarning):
+    """An iterative solver stopped before meeting its tolerance; the result is approximate."""
+
+
+class KinkWarning(QnetsWarning):
+    """A loss is evaluated at a kink (e.g. −|⟨O⟩| at ⟨O⟩ ≈ 0): its error signal is arbitrary."""
