@@ -5,4 +5,21 @@ Spec: ``specs/tn.md``.
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from qnets.tn.born import MPSBornMachine
+from qnets.tn.classifiers import MPSClassifier, TTNClassifier
+from qnets.tn.features import FEATURE_MAPS, FeatureMap, get_feature_map
+from qnets.tn.mps import MPS, spectrum_entropy
+from qnets.tn.profile import EntanglementProfile, entanglement_profile
+
+__all__: list[str] = [
+    "FEATURE_MAPS",
+    "MPS",
+    "EntanglementProfile",
+    "FeatureMap",
+    "MPSBornMachine",
+    "MPSClassifier",
+    "TTNClassifier",
+    "entanglement_profile",
+    "get_feature_map",
+    "spectrum_entropy",
+]
