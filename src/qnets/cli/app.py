@@ -110,6 +110,50 @@ def demo_command(
     )
 
 
+@app.command("sweep")
+def sweep_command(
+    name: Optional[str] = typer.Argument(None, help="Sweep name (see `qnets sweep --list`)."),
+    grid: List[str] = typer.Option([], "--grid", "-g", help="Axis: key=start:stop:num, key=v1,v2,... or key=value."),
+    set_: List[str] = typer.Option([], "--set", "-s", help="Fixed parameter: key=value (YAML value)."),
+    backend: str = typer.Option("process", help="process (local pool), serial or dask."),
+    scheduler: Optional[str] = typer.Option(None, help="Dask scheduler address (default: a local cluster)."),
+    workers: Optional[int] = typer.Option(None, help="Processes (default: the usable cores)."),
+    retries: int = typer.Option(1, help="Extra attempts of a failing grid point."),
+    timeout: float = typer.Option(10.0, help="Seconds to wait for the Dask scheduler."),
+    out: Path = typer.Option(Path("sweep"), "--out", "-o", help="Output folder (table, figure, checkpoint)."),
+    table_format: str = typer.Option("csv", "--format", help="csv or parquet (needs pyarrow)."),
+    resume: bool = typer.Option(True, "--resume/--fresh", help="Reuse partial results in OUT/checkpoint."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    list_: bool = typer.Option(False, "--list", help="List the registered sweeps and exit."),
+):
+    """Map a registered function over a parameter grid; writes results.csv and sweep.png."""
+    import yaml
+
+    from qnets.experiments.sweeps import list_sweeps, run_sweep
+    from qnets.parallel import parse_grid
+
+    if list_ or name is None:
+        for sweep in list_sweeps():
+            params = ", ".join(f"{k}={v}" for k, v in sweep.defaults.items())
+            typer.echo(f"{sweep.name:22s} {sweep.description}\n{'':22s} parameters: {params}")
+        return
+    try:
+        fixed = {}
+        for assignment in set_:
+            if "=" not in assignment:
+                raise QnetsError(f"--set: expected key=value, got {assignment!r}")
+            key, raw = assignment.split("=", 1)
+            fixed[key.strip()] = yaml.safe_load(raw)
+        result = run_sweep(
+            name, parse_grid(grid), fixed=fixed, out=out, table_format=table_format, resume=resume,
+            backend=backend, scheduler=scheduler, workers=workers, retries=retries,
+            timeout=timeout, progress=progress,
+        )
+    except QnetsError as error:
+        _fail(error)
+    typer.echo(json.dumps(result, indent=2))
+
+
 def main() -> None:
     """Entry point of the ``qnets`` console script."""
     try:

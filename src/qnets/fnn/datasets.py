@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from torch import nn
 
 from qnets.errors import ConfigError, ShapeError
 from qnets.hamiltonians import chern_insulator
+from qnets.parallel import map_grid
 from qnets.solvers import real_space_chern_number, spectral_gap
 
 __all__ = ["ChernDataset", "SparseSystemInput", "chern_dataset", "chern_pattern"]
@@ -227,11 +227,8 @@ def chern_dataset(
                 )
     seeds = np.random.SeedSequence(seed).spawn(n_samples)
     jobs = [(i, n_samples, L, disordered, gap, min_gap, seeds[i]) for i in range(n_samples)]
-    if workers == 1:
-        results = [_one_sample(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(_one_sample, jobs, chunksize=max(1, n_samples // (4 * workers))))
+    results = map_grid(_one_sample, jobs, backend="serial" if workers == 1 else "process",
+                       workers=int(workers), retries=0, progress=False)
     rows, cols = _pattern_cached(L)
     dataset = ChernDataset(
         np.stack([r[0] for r in results]),
