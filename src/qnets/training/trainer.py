@@ -38,6 +38,7 @@ from qnets.training.checkpoint import (
     load_latest_checkpoint,
     save_checkpoint,
 )
+from qnets.training.distributed import current_context
 from qnets.training.optim import OPTIMIZERS, SCHEDULES, larc_, make_optimizer, scheduled_lr
 
 __all__ = ["TrainConfig", "Trainer", "default_metrics"]
@@ -389,6 +390,20 @@ class Trainer:
             raise ConfigError(
                 "model: expected at least one parameter with requires_grad=True, found none"
             )
+        # Data parallel under torchrun (qnets.training.distributed): identical replicas,
+        # sharded minibatches, gradients averaged over ranks; only rank 0 writes.
+        self._dist = current_context()
+        self._writes = self._dist is None or self._dist.is_writer
+        if self._dist is not None:
+            world = self._dist.world_size
+            if config.batch_size < world or self.train_data[0].shape[0] < world:
+                raise ConfigError(
+                    f"batch_size: data-parallel training on {world} processes needs batch_size "
+                    f"and the training set ≥ {world}, got batch_size={config.batch_size}, "
+                    f"{self.train_data[0].shape[0]} samples"
+                )
+            self._dist.broadcast_module_(model)
+            self.progress = self.progress and self._dist.is_writer
         # Snapshot of the initial weights: fit(resume=False) always starts from them.
         self._initial_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         self._reset()
@@ -538,8 +553,12 @@ class Trainer:
         self.model.eval()
         try:
             with torch.no_grad():
-                outs = [self.model(x[i : i + bs].to(device)) for i in range(0, x.shape[0], bs)]
+                shard = self._dist is not None and x.shape[0] >= self._dist.world_size
+                xs = x[self._dist.shard_slice(x.shape[0])] if shard else x
+                outs = [self.model(xs[i : i + bs].to(device)) for i in range(0, xs.shape[0], bs)]
                 outputs = torch.cat(outs, dim=0)
+                if shard:
+                    outputs = self._dist.gather_rows(outputs, x.shape[0])
                 y_dev = y.to(device)
                 loss = self._loss(outputs, y_dev)
                 return {"loss": loss.item(), **self._metrics(outputs, y_dev)}
@@ -575,31 +594,41 @@ class Trainer:
         try:
             for b in range(n_batches):
                 idx = perm[b * bs : (b + 1) * bs]
+                n_batch = idx.shape[0]
+                if self._dist is not None:
+                    idx = idx[self._dist.shard_slice(n_batch)]
                 xb = x[idx.to(x.device)].to(device)
                 yb = y[idx.to(y.device)].to(device)
                 self.optimizer.zero_grad(set_to_none=True)
-                outputs = self.model(xb)
-                loss = self._loss(outputs, yb)
-                if not torch.isfinite(loss):
+                outputs = self.model(xb) if idx.shape[0] else None
+                loss = self._loss(outputs, yb) if idx.shape[0] else None
+                value = self._batch_loss(loss, idx.shape[0], n_batch)
+                if not math.isfinite(value):
                     raise NumericalError(
-                        f"loss: non-finite value {loss.item()} at epoch {e + 1}, minibatch "
+                        f"loss: non-finite value {value} at epoch {e + 1}, minibatch "
                         f"{b + 1}/{n_batches}; the last checkpoint (if any) holds epoch {e}. "
                         "Lower lr, raise clip_grad_norm's strictness, or use complex128 / a larger eta"
                     )
-                loss.backward()
+                if loss is not None:
+                    loss.backward()
+                if self._dist is not None:
+                    self._dist.reduce_gradients_(self._params, idx.shape[0], n_batch)
                 if cfg.clip_grad_norm is not None:
                     nn.utils.clip_grad_norm_(self._params, cfg.clip_grad_norm)
                 if cfg.larc:
                     larc_(self._params, cfg.trust_coefficient, cfg.weight_decay)
                 self.optimizer.step()
-                value = loss.item()
                 losses.append(value)
-                for k, v in self._metrics(outputs.detach(), yb).items():
+                for k, v in (self._metrics(outputs.detach(), yb) if idx.shape[0] else {}).items():
                     sums[k] = sums.get(k, 0.0) + v * idx.shape[0]
                 bar.update(1)
                 bar.set_postfix(loss=f"{value:.4f}", refresh=False)
         finally:
             bar.close()
+        if self._dist is not None and sums:  # batch-size weighted sums over all ranks
+            keys = sorted(sums)
+            total = self._dist.all_reduce_(torch.tensor([sums[k] for k in keys], dtype=torch.float64))
+            sums = dict(zip(keys, total.tolist()))
         t_train = time.perf_counter() - t0
         record: dict[str, Any] = {"epoch": e + 1, "lr": float(lr)}
         record["train_loss"] = sum(losses) / len(losses)
@@ -611,6 +640,30 @@ class Trainer:
         record["epoch_seconds"] = time.perf_counter() - t0
         record["samples_per_second"] = n / t_train if t_train > 0 else math.inf
         return record
+
+    def _batch_loss(self, loss: torch.Tensor | None, n_local: int, n_batch: int) -> float:
+        """The minibatch's mean loss; across ranks ``Σ_r (n_r / N) L_r`` (data parallel)."""
+        if self._dist is None:
+            return loss.item()
+        local = torch.zeros((), dtype=torch.float64)
+        if loss is not None:
+            local += loss.detach().double().cpu() * (n_local / n_batch)
+        return self._dist.all_reduce_(local).item()
+
+    def _load_latest(self) -> tuple[dict[str, Any], Path] | None:
+        """:func:`load_latest_checkpoint` (read by rank 0 and broadcast when data parallel)."""
+        if self._dist is None:
+            return load_latest_checkpoint(self.out_dir)
+        outcome: tuple[str, Any] | None = None
+        if self._dist.is_writer:
+            try:
+                outcome = ("ok", load_latest_checkpoint(self.out_dir))
+            except CheckpointError as exc:
+                outcome = ("error", exc)
+        outcome = self._dist.broadcast_object(outcome)
+        if outcome[0] == "error":
+            raise outcome[1]
+        return outcome[1]
 
     def _summary(self, r: Mapping[str, Any]) -> str:
         parts = [f"epoch {r['epoch']}/{self.config.epochs}", f"lr {r['lr']:.3g}"]
@@ -675,19 +728,22 @@ class Trainer:
                 raise ConfigError(
                     "resume: resume=True needs out_dir (the run directory), got out_dir=None"
                 )
-            loaded = load_latest_checkpoint(self.out_dir)
+            loaded = self._load_latest()
             if loaded is None:
-                tqdm.write(f"no checkpoint in {self.out_dir}; starting a fresh run")
+                if self._writes:
+                    tqdm.write(f"no checkpoint in {self.out_dir}; starting a fresh run")
                 self._reset()
             else:
                 state, path = loaded
                 self._restore(state, path)
                 if self.epoch >= cfg.epochs:
-                    tqdm.write(f"run in {self.out_dir} already finished ({self.epoch} epochs)")
+                    if self._writes:
+                        tqdm.write(f"run in {self.out_dir} already finished ({self.epoch} epochs)")
                     return [dict(r) for r in self.history]
-                tqdm.write(f"resuming from {path} after epoch {self.epoch}/{cfg.epochs}")
+                if self._writes:
+                    tqdm.write(f"resuming from {path} after epoch {self.epoch}/{cfg.epochs}")
         else:
-            if self.out_dir is not None and (self.out_dir / CHECKPOINT_NAME).exists():
+            if self._writes and self.out_dir is not None and (self.out_dir / CHECKPOINT_NAME).exists():
                 warnings.warn(
                     f"out_dir {self.out_dir} already holds a checkpoint; it will be overwritten "
                     "by this fresh run (use fit(resume=True) to continue it)",
@@ -699,8 +755,9 @@ class Trainer:
             record = self._train_epoch(e)
             self.history.append(record)
             self.epoch = e + 1
-            tqdm.write(self._summary(record))
-            if self.out_dir is not None:
+            if self._writes:
+                tqdm.write(self._summary(record))
+            if self.out_dir is not None and self._writes:
                 self._save()
             for cb in self.callbacks:
                 cb(self, record)
