@@ -299,7 +299,7 @@ class SpinHamiltonian:
         """Sparse CSR matrix ``H(x, θ, ν)`` (float64 when :attr:`is_real`, else complex128)."""
         values = self.values(params, x=x, theta=theta, nu=nu)
         table, indices, indptr, _ = self._table()
-        data = table @ values
+        data = _scatter_columns(table, values)
         dim = self.dim
         return sp.csr_matrix((data, indices, indptr), shape=(dim, dim), copy=False)
 
@@ -335,7 +335,7 @@ class SpinHamiltonian:
                 f"state must be a vector ({dim},) or a density matrix ({dim}, {dim}); "
                 f"got shape {state.shape}"
             )
-        out = np.real(table.T @ w)
+        out = np.real(_gather_columns(table, w))
         if role is None:
             return out
         if role not in ROLES:
@@ -348,3 +348,21 @@ class SpinHamiltonian:
             operator = self.term(operator).operator
         op = as_pauli_sum(self._n, operator)
         return op.expectation(state)
+
+
+# The two products with the term table are written out (no ``sparse @ vector``): quimb,
+# once imported, replaces scipy's CSR mat-vec by a version that assumes square matrices.
+def _scatter_columns(table: sp.csc_matrix, values: np.ndarray) -> np.ndarray:
+    """``table @ values`` for a CSC table (the assembled CSR data of ``H``)."""
+    counts = np.diff(table.indptr)
+    weights = table.data * np.repeat(values, counts)
+    n = table.shape[0]
+    if np.iscomplexobj(weights):
+        return (np.bincount(table.indices, weights.real, minlength=n)
+                + 1j * np.bincount(table.indices, weights.imag, minlength=n))
+    return np.bincount(table.indices, weights, minlength=n)
+
+
+def _gather_columns(table: sp.csc_matrix, w: np.ndarray) -> np.ndarray:
+    """``table.T @ w`` for a CSC table whose columns are all non-empty."""
+    return np.add.reduceat(table.data * w[table.indices], table.indptr[:-1])

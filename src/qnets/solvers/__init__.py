@@ -9,6 +9,7 @@ from qnets.solvers.dmft import (
     matsubara_frequencies,
     solve_dmft,
 )
+from qnets.solvers.exact import GibbsState, GroundState, gibbs_state, ground_state
 from qnets.solvers.free_fermion import (
     occupied_projector,
     real_space_chern_number,
@@ -18,9 +19,13 @@ from qnets.solvers.free_fermion import (
 
 __all__ = [
     "DMFTResult",
+    "GibbsState",
+    "GroundState",
     "dmft_step",
     "embedding_self_energy",
     "fk_impurity",
+    "gibbs_state",
+    "ground_state",
     "local_greens",
     "matsubara_frequencies",
     "occupied_projector",
