@@ -108,6 +108,11 @@ def test_batch_equals_single_solves():
     for i, (m, U, T) in enumerate(zip(models, (1.0, 3.0), (0.2, 0.1))):
         single = solve_dmft(m.h0, U, T, n_matsubara=8, init="uniform")
         np.testing.assert_allclose(batch.sigma[i], single.sigma, atol=1e-12)
+    seeds = np.random.SeedSequence(5).spawn(2)
+    random_batch = solve_dmft(np.stack([m.h0 for m in models]), [1.0, 3.0], 0.1, n_matsubara=8,
+                              seed=list(seeds))
+    second = solve_dmft(models[1].h0, 3.0, 0.1, n_matsubara=8, seed=seeds[1])
+    np.testing.assert_allclose(random_batch.sigma[1], second.sigma, atol=1e-12)
 
 
 def test_embedding_self_energy_is_the_schur_complement_of_system_plus_network():

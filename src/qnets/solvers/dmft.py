@@ -174,7 +174,9 @@ def _fix_filling(a: torch.Tensor, target: torch.Tensor, tol: float) -> torch.Ten
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         filling = torch.sigmoid(a - mid[:, None]).mean(-1)
-        if bool(((filling - target).abs() < tol).all()):
+        # bisect to (near) machine precision so that a sample's E_f does not depend on the
+        # other samples of its batch; ``tol`` is the guaranteed filling accuracy
+        if float((hi - lo).max()) < 1e-12 and bool(((filling - target).abs() < tol).all()):
             break
         above = filling > target  # filling decreases with x: move x up
         lo = torch.where(above, mid, lo)
@@ -339,8 +341,14 @@ def _initial_sigma(U, filling, batch, m, n, init, seed, device):
     if init == "uniform":
         occupation = filling[:, None].expand(batch, n)
     elif init == "random":
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        noise = torch.as_tensor(rng.uniform(-1, 1, size=(batch, n)), device=device)
+        if isinstance(seed, (list, tuple)):
+            if len(seed) != batch:
+                raise ShapeError(f"seed: expected one seed per sample ({batch}), got {len(seed)}")
+            rows = [np.random.default_rng(s).uniform(-1, 1, size=n) for s in seed]
+            noise = torch.as_tensor(np.stack(rows), device=device)
+        else:
+            rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+            noise = torch.as_tensor(rng.uniform(-1, 1, size=(batch, n)), device=device)
         occupation = filling[:, None] + 0.05 * noise
     else:
         raise ConfigError(f"init: expected 'random' or 'uniform', got {init!r}")
@@ -388,7 +396,7 @@ def solve_dmft(
     filling_tol: float = 1e-7,
     sigma0=None,
     init: str = "random",
-    seed: int | np.random.Generator | None = None,
+    seed=None,
     embedding=None,
     on_failure: str = "raise",
     max_sites: int = 4096,
@@ -422,8 +430,10 @@ def solve_dmft(
     init : {"random", "uniform"}
         Start from a seeded random static Hartree pattern (breaks the symmetry) or from the
         uniform one (stays homogeneous for a translation-invariant ``H_0``).
-    seed : int or numpy.random.Generator, optional
-        Randomness of ``init="random"``.
+    seed : int, numpy.random.Generator or sequence, optional
+        Randomness of ``init="random"``; a list or tuple gives one seed (int,
+        ``SeedSequence`` or ``Generator``) per sample, so that a sample's start does not
+        depend on the batch it is solved in.
     embedding : array_like, optional
         ``([B,] M, N, N)`` embedding self-energy at the positive frequencies, added to the
         lattice (:func:`embedding_self_energy`; the FNN "coupled in situ").

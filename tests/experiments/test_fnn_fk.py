@@ -1,0 +1,152 @@
+"""Falicov–Kimball FNN experiments: data rules, the Matsubara network vs a dense oracle, in-situ
+DMFT coupling, CI-sized runs of ``fnn-fk-stripe`` / ``fnn-fk-metal`` (spec B9, B10), bad input.
+
+CI-sized gates were set from measured runs (6×6, 10 Matsubara frequencies, 160 train / 40
+test, DMFT tol 1e-5): stripe — 100 % test accuracy after 2 epochs, FNN boundary t′ = 0.514,
+0.540, 0.610 for seeds 0, 1, 2 (DMFT checkerboard order < 0.1 from t′ ≈ 0.52–0.59 on this
+small, hot lattice); metal — 97.5 % after 10 epochs, boundary U ≈ 1.93–1.97 for three
+learning-rate / init settings (paper 1.94; DMFT checkerboard onset 1.75 on 6×6).
+"""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from qnets.errors import ConfigError, ShapeError
+from qnets.experiments.fnn_fk import (
+    FKNetwork,
+    FnnFkMetalConfig,
+    FnnFkStripeConfig,
+    crossing_point,
+    fk_dataset,
+    fk_sweep,
+    pack_features,
+)
+from qnets.experiments.registry import get_experiment
+from qnets.hamiltonians import falicov_kimball, half_filling_mu
+
+_SMALL = {"L": 4, "n_matsubara": 6, "dmft_tol": 1e-5}
+
+
+def test_metal_labels_follow_the_line_with_margin():
+    data = fk_dataset("metal", 40, **_SMALL)
+    U, T, t_prime, mu = data.params.T
+    shifted = np.where(data.labels == 1, U - 0.4, U)
+    np.testing.assert_array_equal(data.labels, (shifted > 20 * T - 0.7).astype(int))
+    assert ((T >= 0.1) & (T <= 0.2)).all() and ((shifted >= 1) & (shifted <= 3.6)).all()
+    np.testing.assert_allclose(mu, U / 2)
+    assert (t_prime == 0).all()
+    np.testing.assert_allclose(data.n_f.mean(-1), 0.5, atol=1e-6)
+
+
+def test_stripe_data_ranges_and_independence_of_workers(tmp_path):
+    data = fk_dataset("stripe", 12, temperature=0.1, **_SMALL)
+    U, T, t_prime, mu = data.params.T
+    assert (U == 1).all() and (T == 0.1).all()
+    assert (t_prime[data.labels == 0] <= 0.35).all() and (t_prime[data.labels == 1] >= 0.8).all()
+    offsets = mu - np.array([half_filling_mu(4, t_prime=tp, U=1.0) for tp in t_prime])
+    assert ((offsets >= -0.1) & (offsets <= 0.5)).all()
+    parallel = fk_dataset("stripe", 12, temperature=0.1, workers=2, chunk=5, cache_dir=tmp_path, **_SMALL)
+    np.testing.assert_allclose(parallel.sigma, data.sigma, atol=1e-10)
+    (cached,) = list(tmp_path.glob("fk-stripe-*.npz"))
+    again = fk_dataset("stripe", 12, temperature=0.1, workers=2, chunk=5, cache_dir=tmp_path, **_SMALL)
+    np.testing.assert_array_equal(again.sigma, parallel.sigma)
+    assert cached.is_file()
+
+
+def test_matsubara_readout_matches_the_dense_inverse_of_system_plus_network():
+    data = fk_sweep("stripe", np.array([0.3]), temperature=0.2, **_SMALL)
+    model = FKNetwork(4, 6, hidden=[5, 3], init_bound=1.0, seed=0)
+    with torch.no_grad():
+        logits = model(pack_features(data))[0].numpy()
+    U, T, t_prime, mu = data.params[0]
+    h0 = falicov_kimball(4, U=U, t_prime=t_prime, mu=mu).h0
+    expected = np.zeros(2)
+    for n, omega in enumerate((2 * np.arange(3) + 1) * math.pi * T):
+        system = torch.from_numpy(h0 + np.diag(data.sigma[0, n]))[None].to(torch.complex128)
+        full = model.network.hamiltonian(system)[0].detach().numpy()
+        g = np.linalg.inv(1j * omega * np.eye(len(full)) - full)
+        expected += (-2 / math.pi) * (-1) ** n * np.diag(g).imag[-2:]
+    np.testing.assert_allclose(logits, expected, rtol=1e-10)
+
+
+def test_in_situ_dmft_uses_the_network_embedding_and_warm_starts():
+    data = fk_dataset("metal", 4, **_SMALL)
+    x = pack_features(data)
+    bare = FKNetwork(4, 6, hidden=[3], init_bound=2.0, seed=0)
+    coupled = FKNetwork(4, 6, hidden=[3], init_bound=2.0, seed=0, in_situ=True, dmft_tol=1e-8,
+                        dmft_max_iter=500)
+    out = coupled(x)
+    assert len(coupled._warm) == 4 and coupled.unconverged == 0
+    sigma = torch.stack([coupled._warm[i] for i in range(4)]).numpy()
+    assert np.abs(sigma - data.sigma).max() > 1e-4  # the attached network changes the DMFT
+    assert not torch.allclose(out, bare(x))
+    out.sum().backward()  # gradients flow through the network (DMFT is a constant)
+    assert all(p.grad is not None for p in coupled.parameters())
+    from qnets.solvers import dmft_step
+
+    omega = (2 * torch.arange(3, dtype=torch.float64) + 1) * math.pi * x[:, 2:3]
+    emb = coupled.embedding(omega).numpy()
+    h0 = np.stack([falicov_kimball(4, U=p[0], mu=p[3]).h0 for p in data.params])
+    _, residual = dmft_step(h0, data.params[:, 0], data.params[:, 1], sigma, embedding=emb)
+    assert (residual < 1e-8).all()  # the warm-start cache holds converged in-situ solutions
+
+
+def test_crossing_point():
+    axis = np.array([0.0, 1.0, 2.0, 3.0])
+    assert crossing_point(axis, np.array([0.1, 0.3, 0.7, 0.9])) == pytest.approx(1.5)
+    assert math.isnan(crossing_point(axis, np.array([0.1, 0.2, 0.3, 0.4])))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"temperature": 0.0}, "temperature: expected T > 0"),
+        ({"L": 5}, "L: expected an even integer"),
+        ({"n_matsubara": 3}, "n_matsubara"),
+        ({"sweep_range": [1.0, 0.5]}, "sweep_range"),
+        ({"workers": 0}, "workers"),
+    ],
+)
+def test_bad_config_is_named(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        FnnFkStripeConfig(**kwargs)
+
+
+def test_bad_dataset_and_feature_arguments():
+    with pytest.raises(ConfigError, match="task: expected one of"):
+        fk_dataset("spiral", 4, **_SMALL)
+    with pytest.raises(ShapeError, match="packed features"):
+        FKNetwork(4, 6, hidden=[3])(torch.zeros(2, 7, dtype=torch.float64))
+
+
+def _ci_run(name, config, tmp_path):
+    experiment = get_experiment(name)
+    return experiment.run(config, tmp_path, progress=False)
+
+
+_CI = {"L": 6, "n_matsubara": 10, "n_train": 160, "n_test": 40, "hidden": [16, 8], "batch_size": 16,
+       "lr": 1e-2, "init_bound": 0.5, "in_situ": False, "sweep_points": 21, "dmft_tol": 1e-5}
+
+
+def test_ci_sized_fnn_fk_stripe(tmp_path):
+    """Spec B9 (CI-sized): 6×6, T = 0.05, 10 frequencies, 200 samples, 2 epochs."""
+    config = FnnFkStripeConfig(temperature=0.05, epochs=2, seed=1, **_CI)
+    result = _ci_run("fnn-fk-stripe", config, tmp_path)
+    assert result["best_test_accuracy"] >= 0.95
+    assert 0.45 <= result["fnn_boundary"] <= 0.75
+    assert result["dmft_checkerboard_below_0.1_from"] <= 0.7
+    assert (tmp_path / "phase_diagram.png").is_file() and (tmp_path / "final.json").is_file()
+
+
+def test_ci_sized_fnn_fk_metal(tmp_path):
+    """Spec B10 (CI-sized): 6×6 metal vs checkerboard, sweep at T = 0.11."""
+    config = FnnFkMetalConfig(epochs=10, **_CI)
+    result = _ci_run("fnn-fk-metal", config, tmp_path)
+    assert result["best_test_accuracy"] >= 0.9
+    assert 1.4 <= result["fnn_boundary"] <= 2.3
+    assert 1.4 <= result["dmft_checkerboard_above_0.1_from"] <= 2.0
+    with np.load(tmp_path / "phase_diagram.npz") as pd:
+        assert pd["probability"][0] < 0.5 < pd["probability"][-1]
