@@ -6,11 +6,13 @@ environment variable, or ``~/.cache/qnets``) and verified by md5; see :func:`loa
 
 from __future__ import annotations
 
+from qnets.data.bas import bars_and_stripes
 from qnets.data.digits import load_digits
 from qnets.data.mnist import data_root, load_fashion_mnist, load_mnist
 from qnets.data.transforms import flatten, pool2d
 
 __all__ = [
+    "bars_and_stripes",
     "data_root",
     "flatten",
     "load_digits",

@@ -234,7 +234,7 @@ class MPSBornMachine(nn.Module):
                 batch = x[torch.randperm(x.shape[0], generator=gen)[:batch_size].to(x.device)]
             loss = self.nll(batch)
             if step % record_every == 0:
-                history.append(float(loss))
+                history.append(loss.item())
             opt.zero_grad()
             loss.backward()
             opt.step()
