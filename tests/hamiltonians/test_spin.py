@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from qnets.errors import ConfigError, ShapeError, SizeLimitError
 from qnets.hamiltonians import (
@@ -13,6 +14,14 @@ from qnets.hamiltonians import (
     tfim,
     z_projector,
 )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread_blas():
+    """Small dense problems: multi-threaded BLAS only adds contention (spec: CI-sized =
+    single-threaded BLAS)."""
+    with threadpool_limits(1):
+        yield
 
 _P = {
     "I": np.eye(2),

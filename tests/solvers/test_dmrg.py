@@ -2,12 +2,21 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 pytest.importorskip("quimb")
 
 from qnets.hamiltonians import cluster_ising, kitaev_honeycomb, pauli, tfim
 from qnets.solvers import ground_state
 from qnets.solvers.dmrg import pauli_sum_mpo
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread_blas():
+    """Small dense problems: multi-threaded BLAS only adds contention (spec: CI-sized =
+    single-threaded BLAS)."""
+    with threadpool_limits(1):
+        yield
 
 
 def test_mpo_equals_dense_operator():

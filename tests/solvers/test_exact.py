@@ -5,10 +5,19 @@ import warnings
 import numpy as np
 import pytest
 import scipy.linalg as sla
+from threadpoolctl import threadpool_limits
 
 from qnets.errors import ConfigError, DegeneracyWarning, ShapeError, SizeLimitError
 from qnets.hamiltonians import SpinHamiltonian, pauli, tfim
 from qnets.solvers import gibbs_state, ground_state
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread_blas():
+    """Small dense problems: multi-threaded BLAS only adds contention (spec: CI-sized =
+    single-threaded BLAS)."""
+    with threadpool_limits(1):
+        yield
 
 
 def tfim_free_fermion_energy(N, J, h):

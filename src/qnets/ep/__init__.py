@@ -5,4 +5,40 @@ Spec: ``specs/qep.md``.
 
 from __future__ import annotations
 
+from qnets.ep.constraints import HingePenalty, clip_parameters
+from qnets.ep.losses import (
+    CrossEntropyLoss,
+    Loss,
+    MSELoss,
+    NegAbsLoss,
+    ObservableLoss,
+    SlopeLoss,
+)
+from qnets.ep.measurement import (
+    ExactMeasurement,
+    GaussianShots,
+    SampledShots,
+    count_settings,
+    qwc_groups,
+)
+from qnets.ep.quantum import FiniteDifferenceGradient, QuantumEP
+
 __all__: list[str] = []
+
+__all__ += [
+    "CrossEntropyLoss",
+    "ExactMeasurement",
+    "FiniteDifferenceGradient",
+    "GaussianShots",
+    "HingePenalty",
+    "Loss",
+    "MSELoss",
+    "NegAbsLoss",
+    "ObservableLoss",
+    "QuantumEP",
+    "SampledShots",
+    "SlopeLoss",
+    "clip_parameters",
+    "count_settings",
+    "qwc_groups",
+]

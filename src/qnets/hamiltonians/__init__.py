@@ -14,6 +14,7 @@ from qnets.hamiltonians.spin import ROLES, SpinHamiltonian, Term
 from qnets.hamiltonians.spin_models import (
     bond_operator,
     cluster_ising,
+    cluster_ising_sensor,
     heisenberg,
     honeycomb_bonds,
     honeycomb_plaquettes,
@@ -44,6 +45,7 @@ __all__ = [  # noqa: RUF022 - grouped by module
     "plaquette_operator",
     "bond_operator",
     "z_projector",
+    "cluster_ising_sensor",
     "FalicovKimball",
     "falicov_kimball",
     "half_filling_mu",

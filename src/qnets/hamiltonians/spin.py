@@ -342,6 +342,21 @@ class SpinHamiltonian:
             raise ConfigError(f"role must be one of {ROLES}; got {role!r}")
         return out[[i for i, t in enumerate(self._terms) if t.role == role]]
 
+    def term_matrix_elements(self, bra, ket, role: str | None = None) -> np.ndarray:
+        r"""``⟨bra|op_t|ket⟩`` of every term operator (complex128, shape ``(n_terms,)``).
+
+        Used for linear response: ``d⟨A_j⟩ = 2 Re⟨ψ0|A_j|dψ⟩``. ``role`` selects terms.
+        """
+        table, indices, _, rows = self._table()
+        dim = self.dim
+        bra, ket = np.asarray(bra), np.asarray(ket)
+        if bra.shape != (dim,) or ket.shape != (dim,):
+            raise ShapeError(f"bra and ket must have shape ({dim},); got {bra.shape}, {ket.shape}")
+        out = _gather_columns(table, np.conj(bra[rows]) * ket[indices])
+        if role is None:
+            return out
+        return out[[i for i, t in enumerate(self._terms) if t.role == role]]
+
     def expectation(self, operator, state) -> float:
         """``⟨operator⟩`` in ``state``; ``operator`` is a term name, PauliSum or Pauli string."""
         if isinstance(operator, str) and any(t.name == operator for t in self._terms):

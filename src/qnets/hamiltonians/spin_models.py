@@ -18,6 +18,7 @@ from qnets.hamiltonians.spin import ROLES, SpinHamiltonian
 __all__ = [
     "bond_operator",
     "cluster_ising",
+    "cluster_ising_sensor",
     "heisenberg",
     "honeycomb_bonds",
     "honeycomb_plaquettes",
@@ -231,3 +232,51 @@ def z_projector(n: int, outcomes: Mapping[int, int]) -> PauliSum:
         sign = float(s)
         out = out @ PauliSum(n, [(0.5, ""), (0.5 * sign, "Z", (q,))])
     return out
+
+
+_SENSOR_LETTERS = {"xyz": "XYZ", "xz": "XZ", "z": "Z"}
+
+
+def cluster_ising_sensor(n_sys: int = 8, *, couplings: str = "xyz", periodic: bool = True):
+    r"""Cluster-Ising ring plus a trainable 2-qubit sensor (spec ``qep.md`` §3.1).
+
+    Qubits ``0 … n_sys−1`` form the ring
+    ``H_sys = g_ZXZ Σ Z_j X_{j+1} Z_{j+2} − g_ZZ Σ Z_j Z_{j+1} − g_X Σ X_j`` whose three
+    couplings are the ``input`` terms ``'g_zxz'``, ``'g_zz'``, ``'g_x'`` (x on the simplex
+    ``Σ = 4`` in the paper). Sensor qubits ``A = n_sys``, ``B = n_sys + 1``. Trainable
+    terms (value 0; set them through ``theta``):
+
+    * ``'c_{a}{i}_{b}{s}'``: ``σ^a_i σ^b_s`` for system qubits ``i ∈ {0, 1}``, sensor
+      ``s ∈ {A, B}``, ``b ∈ {X, Y, Z}`` and ``a`` in ``couplings`` (``'xyz'``: 36 terms,
+      ``'xz'``: 24, ``'z'``: 12);
+    * ``'f_{b}{s}'``: 6 sensor fields ``σ^b_s``;
+    * ``'s_{a}A_{b}B'``: 9 sensor–sensor couplings ``σ^a_A σ^b_B``.
+
+    ``output`` terms: the Z-basis projectors ``'P++'``, ``'P+-'``, ``'P--'`` of (A, B)
+    (outcome ``(−, +)`` unused), whose expectation values are the phase probabilities
+    (order I, II, III). With Y couplings the matrix is complex.
+    """
+    if couplings not in _SENSOR_LETTERS:
+        raise ConfigError(f"couplings must be one of {sorted(_SENSOR_LETTERS)}; got {couplings!r}")
+    n_sys = _chain_length(n_sys, 3)
+    n = n_sys + 2
+    A, B = n_sys, n_sys + 1
+    ring = cluster_ising(n_sys, periodic=periodic)
+    H = SpinHamiltonian(n)
+    for t in ring.terms:
+        op = PauliSum(n, [(c.real, label) for c, label in t.operator])
+        H.add(t.name, op, role="input")
+    for a in _SENSOR_LETTERS[couplings]:
+        for i in (0, 1):
+            for b in "XYZ":
+                for s_name, s in (("A", A), ("B", B)):
+                    H.add(f"c_{a}{i}_{b}{s_name}", f"{a}{i} {b}{s}", role="trainable")
+    for b in "XYZ":
+        for s_name, s in (("A", A), ("B", B)):
+            H.add(f"f_{b}{s_name}", f"{b}{s}", role="trainable")
+    for a in "XYZ":
+        for b in "XYZ":
+            H.add(f"s_{a}A_{b}B", f"{a}{A} {b}{B}", role="trainable")
+    for name, (sa, sb) in (("P++", (1, 1)), ("P+-", (1, -1)), ("P--", (-1, -1))):
+        H.add(name, z_projector(n, {A: sa, B: sb}), role="output")
+    return H
