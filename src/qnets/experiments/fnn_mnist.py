@@ -21,7 +21,7 @@ import torch
 from qnets.errors import ConfigError
 from qnets.experiments.config import config_to_dict
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import environment_info, write_json, write_yaml
+from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
 
 __all__ = ["FnnMnistConfig", "prepare_images", "build_network", "run_fnn_mnist"]
 
@@ -139,23 +139,6 @@ def train_config(config: FnnMnistConfig):
     return TrainConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
 
 
-def _check_resume(run_dir: Path, config: FnnMnistConfig, resume: bool) -> None:
-    import yaml
-
-    stored_path = run_dir / "config.yaml"
-    if not resume or not stored_path.is_file():
-        return
-    stored = yaml.safe_load(stored_path.read_text())
-    current = config_to_dict(config)
-    differing = [k for k in current if stored.get(k) != current[k] and k not in ("threads", "device")]
-    if differing:
-        details = ", ".join(f"{k}: {stored.get(k)!r} → {current[k]!r}" for k in differing)
-        raise ConfigError(
-            f"--resume: the config differs from the one in {stored_path} ({details}); "
-            f"resume with the same settings or use a new --out"
-        )
-
-
 @register("fnn-mnist", FnnMnistConfig, "Fermion neural network on MNIST / Fashion-MNIST / digits (LDOS readout)")
 def run_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> dict:
     """Train the network, write metrics, checkpoints, ``final.json`` and learning curves."""
@@ -164,7 +147,7 @@ def run_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = False
     if config.threads:
         torch.set_num_threads(int(config.threads))
     run_dir = Path(run_dir)
-    _check_resume(run_dir, config, resume)
+    check_resume(run_dir, config, resume)
     write_yaml(run_dir / "config.yaml", config_to_dict(config))
     write_json(run_dir / "environment.json", environment_info())
     x_train, y_train = prepare_images(config, "train")

@@ -14,7 +14,7 @@ import yaml
 
 from qnets.training.checkpoint import atomic_write_text
 
-__all__ = ["environment_info", "make_run_dir", "write_json", "write_yaml"]
+__all__ = ["check_resume", "environment_info", "make_run_dir", "write_json", "write_yaml"]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -64,3 +64,26 @@ def make_run_dir(out: str | Path | None, experiment: str) -> Path:
     path = Path(out) if out is not None else Path("runs") / f"{experiment}-{time.strftime('%Y%m%d-%H%M%S')}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def check_resume(run_dir: Path, config, resume: bool) -> None:
+    """Refuse ``--resume`` when ``config`` differs from the run's stored ``config.yaml``.
+
+    ``threads`` and ``device`` may change between sessions; any other difference raises a
+    :class:`~qnets.errors.ConfigError` listing the differing keys.
+    """
+    from qnets.errors import ConfigError
+    from qnets.experiments.config import config_to_dict
+
+    stored_path = run_dir / "config.yaml"
+    if not resume or not stored_path.is_file():
+        return
+    stored = yaml.safe_load(stored_path.read_text())
+    current = config_to_dict(config)
+    differing = [k for k in current if stored.get(k) != current[k] and k not in ("threads", "device")]
+    if differing:
+        details = ", ".join(f"{k}: {stored.get(k)!r} → {current[k]!r}" for k in differing)
+        raise ConfigError(
+            f"--resume: the config differs from the one in {stored_path} ({details}); "
+            f"resume with the same settings or use a new --out"
+        )

@@ -1,5 +1,6 @@
 """Figures: matplotlib functions that take results and an optional ``ax`` and return the Axes."""
 
 from qnets.plotting.curves import learning_curves, save_figure
+from qnets.plotting.phases import level_spectra, phase_diagram
 
-__all__ = ["learning_curves", "save_figure"]
+__all__ = ["learning_curves", "level_spectra", "phase_diagram", "save_figure"]

@@ -1,0 +1,61 @@
+"""Experiments fnn-chern-ldos / fnn-chern-conductance: CI-sized runs, outputs, resume, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qnets.errors import ConfigError
+from qnets.experiments import resolve_config, run_experiment
+from qnets.experiments.fnn_chern import phase_crossing
+
+SMALL = ["n_train_clean=500", "n_train_disordered=150", "n_test_clean=100", "n_test_disordered=100",
+         "epochs=5", "n_phase=40"]
+
+
+def test_ldos_experiment_learns_the_transition_and_writes_its_outputs(tmp_path):
+    """Measured (L = 8, 650 train samples, 5 epochs): best test accuracy 0.965 (clean 1.0,
+    disordered 0.92), crossing κ = 0.5014."""
+    config = resolve_config("fnn-chern-ldos", config_file="ci-small",
+                            overrides=[*SMALL, f"cache_dir={tmp_path / 'cache'}"])
+    result = run_experiment("fnn-chern-ldos", config, out=tmp_path / "run", progress=False)
+    assert result["best_test_accuracy"] >= 0.9
+    assert result["final_test_accuracy_clean"] >= 0.95
+    assert abs(result["phase_crossing"] - 0.5) <= 0.03
+    assert result["p_topological_at_0.1"] < 0.1 and result["p_topological_at_1.0"] > 0.9
+    run = tmp_path / "run"
+    for name in ("final.json", "metrics.jsonl", "checkpoint.pt", "phase_diagram.csv", "phase_diagram.png",
+                 "spectrum.png", "learning_curves.png", "config.yaml"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "final.json").read_text())["phase_crossing"] == result["phase_crossing"]
+    assert len((run / "phase_diagram.csv").read_text().splitlines()) == 41
+
+
+def test_conductance_experiment_runs_and_resumes(tmp_path):
+    overrides = ["n_train_clean=200", "n_train_disordered=0", "n_test_clean=60", "n_test_disordered=0",
+                 "epochs=1", "n_phase=10", f"cache_dir={tmp_path / 'cache'}"]
+    config = resolve_config("fnn-chern-conductance", config_file="ci-small", overrides=overrides)
+    first = run_experiment("fnn-chern-conductance", config, out=tmp_path / "run", progress=False)
+    assert first["epochs"] == 1 and first["num_real_parameters"] > 0
+    assert 0.0 <= first["final_test_accuracy"] <= 1.0
+    longer = resolve_config("fnn-chern-conductance", config_file="ci-small", overrides=overrides)
+    with pytest.raises(ConfigError, match="epochs"):
+        longer.epochs = 2
+        run_experiment("fnn-chern-conductance", longer, out=tmp_path / "run", resume=True, progress=False)
+
+
+def test_phase_crossing_interpolates_and_counts():
+    x = np.linspace(0, 1, 11)
+    crossing, count = phase_crossing(x, np.clip((x - 0.45) * 5 + 0.5, 0, 1))
+    assert crossing == pytest.approx(0.45) and count == 1
+    assert phase_crossing(x, np.zeros(11)) == (pytest.approx(np.nan, nan_ok=True), 0)
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [("L=6", "multiple of 4"), ("sizes=[64,8,3]", "output site"), ("sizes=[60,8,2]", "L²"),
+     ("readout=landauer", "readout"), ("n_phase=1", "n_phase"), ("n_train_clean=-1", "n_train_clean")],
+)
+def test_bad_configs_are_refused(override, match):
+    with pytest.raises(ConfigError, match=match):
+        resolve_config("fnn-chern-ldos", config_file="ci-small", overrides=[override])
