@@ -28,6 +28,7 @@ __all__ = [
     "decision_flow",
     "gradient_norms",
     "layer_mutual_information",
+    "layer_tripartite_information",
     "layer_sites",
     "layerwise_unitary",
     "network_correlation",
@@ -94,6 +95,38 @@ def gradient_norms(net: FermionNetwork, layers: Sequence[Sequence[torch.nn.Param
                 squares += float(p.grad.abs().square().sum())
         total = math.sqrt(squares)
         out.append({"layer": index, "total": total, "per_parameter": total / max(count, 1), "n_real": count})
+    return out
+
+
+def layer_tripartite_information(
+    net: FermionNetwork,
+    x: torch.Tensor,
+    *,
+    mu: float | None = None,
+    base: float | None = None,
+) -> list[dict]:
+    r"""Output ↔ input ↔ first-hidden-layer information of input + network, per sample.
+
+    With ``A`` the output layer, ``C`` the input layer and ``D`` the first hidden layer
+    (spec ``fnn.md`` §5.2): ``I(A:C)``, ``I(A:D)``, ``I(A:CD)`` and the tripartite
+    information ``I3 = I(A:C) + I(A:D) − I(A:CD)`` (negative: information about the output
+    stored jointly, not separately, in input and first layer).
+
+    Returns
+    -------
+    list of dict
+        Per sample ``{"I_AC", "I_AD", "I_ACD", "I3"}`` (nats unless ``base``).
+    """
+    groups = layer_sites(net)
+    if len(groups) < 3:
+        raise ConfigError(f"net: needs at least one hidden layer, got sizes {net.sizes}")
+    a, c, d = groups[-1], groups[0], groups[1]
+    out = []
+    for corr in network_correlation(net, x, mu=mu):
+        i_ac = mutual_information(corr, a, c, base=base)
+        i_ad = mutual_information(corr, a, d, base=base)
+        i_acd = mutual_information(corr, a, np.concatenate([c, d]), base=base)
+        out.append({"I_AC": i_ac, "I_AD": i_ad, "I_ACD": i_acd, "I3": i_ac + i_ad - i_acd})
     return out
 
 
