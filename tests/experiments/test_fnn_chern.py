@@ -23,6 +23,8 @@ def test_ldos_experiment_learns_the_transition_and_writes_its_outputs(tmp_path):
     assert result["final_test_accuracy_clean"] >= 0.95
     assert abs(result["phase_crossing"] - 0.5) <= 0.03
     assert result["p_topological_at_0.1"] < 0.1 and result["p_topological_at_1.0"] > 0.9
+    assert len(result["decision_flow"]) == 3
+    assert all(entry["top2_share_after"] >= 0.85 for entry in result["decision_flow"])
     run = tmp_path / "run"
     for name in ("final.json", "metrics.jsonl", "checkpoint.pt", "phase_diagram.csv", "phase_diagram.png",
                  "spectrum.png", "learning_curves.png", "config.yaml"):

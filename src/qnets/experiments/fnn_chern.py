@@ -304,9 +304,25 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
         "seconds_this_call": time.perf_counter() - start,
         "paper": {"best_test_accuracy": 0.9983 if config.readout == "ldos" else 0.9958, "phase_crossing": 0.5045},
     }
+    result["decision_flow"] = _decision_flow(net, config)
     result["figures"] = _figures(run_dir, net, config, kappas, probability, crossing, history)
     write_json(run_dir / "final.json", result)
     return result
+
+
+def _decision_flow(net, config) -> list[dict]:
+    """LUT analysis (spec B8) of one clean topological input (κ = 0.8): per layer, the largest
+    single-site ``I(site : output)`` before the LUT and the top-2 orbital share after it."""
+    from qnets.fnn.analysis import decision_flow
+    from qnets.hamiltonians import chern_insulator
+
+    h = torch.from_numpy(chern_insulator(config.L, 0.8)).unsqueeze(0).to(net.dtype)
+    flow = decision_flow(net, h.to(next(net.parameters()).device))
+    return [
+        {"layer": f["layer"], "max_site_information_before": float(f["before"].max()),
+         "top2_share_after": f["top2_share"], "layer_information": f["layer_information"]}
+        for f in flow
+    ]
 
 
 def _write_phase_csv(path: Path, kappas: np.ndarray, probability: np.ndarray) -> None:
