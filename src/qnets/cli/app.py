@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -51,7 +52,8 @@ def run_command(
         result = run_experiment(name, resolved, out=out, resume=resume, progress=progress)
     except QnetsError as error:
         _fail(error)
-    typer.echo(json.dumps(result, indent=2))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
+        typer.echo(json.dumps(result, indent=2))
 
 
 @app.command("list")

@@ -46,11 +46,37 @@ def run_experiment(
         Run directory (default ``runs/<name>-<timestamp>``).
     resume : bool
         Continue the run in ``out`` from its last checkpoint.
+
+    Every run ends with ``report.html`` in the run directory
+    (:func:`qnets.experiments.report.write_report`). Under ``torchrun`` the process group
+    is initialised here (:func:`qnets.training.distributed.distributed_session`); rank 0
+    owns the run directory, the other ranks run into a scratch folder and write nothing.
     """
+    import tempfile
+    import warnings
+
+    from qnets.errors import QnetsWarning
+    from qnets.experiments.report import write_report
+    from qnets.training.distributed import distributed_session
+
     experiment = get_experiment(name)
     if config is None:
         config = resolve_config(name, config_file=config_file, overrides=overrides)
-    run_dir = make_run_dir(out, name)
-    result = experiment.run(config, run_dir, resume=resume, progress=progress)
+    with distributed_session() as ctx:
+        if ctx is not None and not ctx.is_writer:
+            run_dir = Path(ctx.broadcast_object(None))
+            with tempfile.TemporaryDirectory(prefix=f"qnets-rank{ctx.rank}-") as scratch:
+                result = experiment.run(config, Path(scratch), resume=resume, progress=False)
+            result["run_dir"] = str(run_dir)
+            return result
+        run_dir = make_run_dir(out, name)
+        if ctx is not None:
+            ctx.broadcast_object(str(run_dir))
+        result = experiment.run(config, run_dir, resume=resume, progress=progress)
     result["run_dir"] = str(run_dir)
+    try:
+        write_report(run_dir, name, result, experiment.description)
+    except Exception as error:  # noqa: BLE001 - a report must never lose a finished run
+        warnings.warn(f"report.html not written: {type(error).__name__}: {error}", QnetsWarning,
+                      stacklevel=2)
     return result
