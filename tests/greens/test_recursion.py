@@ -186,5 +186,39 @@ def test_non_finite_parameters_raise_a_numerical_error(gen):
     onsite, hoppings = _network(gen)
     onsite[1] = onsite[1].clone()
     onsite[1][0, 0] = float("nan")
-    with pytest.raises(NumericalError, match="layer 2 .* singular or non-finite for 4 of 4"):
+    with pytest.raises(NumericalError, match="layer 2 .* non-finite for 4 of 4"):
+        layered_greens(_inputs(gen)["diagonal"], onsite, hoppings, Z)
+
+
+def test_a_failing_lapack_solve_is_redone_in_complex128(gen, monkeypatch):
+    """MKL's batched complex64 LU once raised on its own pivots mid-training; the layer is
+    then solved again in complex128 (with a warning) and the result is unchanged."""
+    from qnets.errors import PrecisionWarning
+
+    onsite, hoppings = _network(gen)
+    g0 = _inputs(gen)["diagonal"]
+    args = [t.to(torch.complex64) for t in (g0, *onsite, *hoppings)]
+    g0_64, onsite_64, hoppings_64 = args[0], args[1 : 1 + len(onsite)], args[1 + len(onsite) :]
+    expected = layered_greens(g0_64, onsite_64, hoppings_64, Z).g_out
+    real_solve = torch.linalg.solve_ex
+
+    def flaky(block, rhs):
+        if block.dtype == torch.complex64:
+            raise RuntimeError("torch.linalg.lu_solve: Pivots given to lu_solve must all be greater or equal to 1.")
+        return real_solve(block, rhs)
+
+    monkeypatch.setattr(torch.linalg, "solve_ex", flaky)
+    with pytest.warns(PrecisionWarning, match="recomputed in complex128"):
+        result = layered_greens(g0_64, onsite_64, hoppings_64, Z).g_out
+    assert result.dtype == torch.complex64
+    assert torch.allclose(result, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_singular_block_in_complex128_raises(gen, monkeypatch):
+    from qnets.errors import NumericalError
+
+    onsite, hoppings = _network(gen)
+    info = torch.ones(4, dtype=torch.int32)
+    monkeypatch.setattr(torch.linalg, "solve_ex", lambda block, rhs: (torch.zeros_like(block), info))
+    with pytest.raises(NumericalError, match="layer 1 .* singular"):
         layered_greens(_inputs(gen)["diagonal"], onsite, hoppings, Z)

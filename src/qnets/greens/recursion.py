@@ -26,11 +26,12 @@ convention for complex tensors (``dℒ = Re Σ conj(x̄) dx``).
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple, Sequence
 
 import torch
 
-from qnets.errors import NumericalError, ShapeError
+from qnets.errors import NumericalError, PrecisionWarning, ShapeError
 from qnets.greens import _first_layer
 
 __all__ = ["LayeredGreens", "layered_greens"]
@@ -61,6 +62,44 @@ def _eye_like(batch: int, n: int, ref: torch.Tensor) -> torch.Tensor:
     return torch.eye(n, dtype=ref.dtype, device=ref.device).expand(batch, n, n)
 
 
+def _invert_layer_block(block: torch.Tensor, eye: torch.Tensor, layer: int) -> torch.Tensor:
+    """``block^{-1}`` for a batch of layer blocks ``z − h − Σ``, with a checked fallback.
+
+    The batched LU solve runs in the working dtype. If LAPACK reports a failure (or, as seen
+    once with MKL's batched complex64 LU on CPU, raises on its own pivots) the batch is
+    solved again in complex128 with a :class:`~qnets.errors.PrecisionWarning`; a block that
+    is non-finite or singular in complex128 too raises :class:`~qnets.errors.NumericalError`.
+    """
+    finite = torch.isfinite(block).flatten(1).all(1)
+    if not bool(finite.all()):
+        raise NumericalError(
+            f"layered_greens: layer {layer + 1} (z − h − T† g T) is non-finite for "
+            f"{int((~finite).sum())} of {block.shape[0]} samples; check the parameters and inputs "
+            f"for NaN/inf (a diverging training run) or use a larger eta / complex128"
+        )
+    try:
+        g, info = torch.linalg.solve_ex(block, eye)
+        if not bool(info.any()) and bool(torch.isfinite(g).all()):
+            return g
+        reason = f"LAPACK info ≠ 0 for {int((info != 0).sum())} samples"
+    except RuntimeError as error:
+        reason = f"LAPACK raised: {str(error).splitlines()[0]}"
+    if block.dtype == torch.complex128:
+        raise NumericalError(
+            f"layered_greens: layer {layer + 1} (z − h − T† g T) is singular for some of "
+            f"{block.shape[0]} samples ({reason}); max |entry| = {float(block.abs().max()):.3g}. "
+            f"Use a larger eta or check the parameters"
+        )
+    warnings.warn(
+        f"layered_greens: the batched solve of layer {layer + 1} failed in {block.dtype} "
+        f"({reason}); recomputed in complex128",
+        PrecisionWarning,
+        stacklevel=4,
+    )
+    wide = block.to(torch.complex128)
+    return _invert_layer_block(wide, eye.to(torch.complex128), layer).to(block.dtype)
+
+
 class _LayeredGreensFunction(torch.autograd.Function):
     """Forward recursion (§1.3 of the spec) and its explicit adjoint (§1.6)."""
 
@@ -87,18 +126,7 @@ class _LayeredGreensFunction(torch.autograd.Function):
             else:
                 sigma = _self_energy(g, T)
             block = z * eye - h - sigma
-            finite = torch.isfinite(block).flatten(1).all(1)
-            if bool(finite.all()):
-                g, info = torch.linalg.solve_ex(block, eye)
-            if not bool(finite.all()) or bool(info.any()) or not bool(torch.isfinite(g).all()):
-                bad = int((~finite).sum()) or int((info != 0).sum()) or int(
-                    (~torch.isfinite(g)).flatten(1).any(1).sum()
-                )
-                raise NumericalError(
-                    f"layered_greens: layer {layer + 1} (z − h − T† g T) is singular or "
-                    f"non-finite for {bad} of {batch} samples; check the parameters and inputs "
-                    f"for NaN/inf (a diverging training run) or use a larger eta / complex128"
-                )
+            g = _invert_layer_block(block, eye, layer)
             greens.append(g)
             if sources is not None:
                 sources.append((sources[-1] @ T) @ g)
