@@ -66,3 +66,35 @@ def test_two_process_training_and_resume_equal_one_process(ddp_run):
     # only rank 0 wrote checkpoints and metrics
     assert {p.name for p in (out / "rank0").iterdir()} >= {"checkpoint.pt", "metrics.jsonl"}
     assert not (out / "rank1").exists() or not any((out / "rank1").iterdir())
+
+
+@pytest.mark.slow
+def test_torchrun_cli_run_equals_a_single_process_run(tmp_path):
+    import json
+    import os
+    import subprocess
+
+    settings = ["--config", "demo-digits", "--set", "epochs=2", "--set", "n_train=200",
+                "--set", "n_test=100", "--set", "sizes=[64,16,10]", "--set", "dtype=complex128",
+                "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    ddp = subprocess.run([*launch, "-m", "qnets.cli", "run", "fnn-mnist", *settings, "--out",
+                          str(tmp_path / "ddp")], capture_output=True, text=True, env=env, timeout=900,
+                         check=False)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    assert ddp.stdout.count('"run_dir"') == 1  # rank 0 prints the result
+    single = subprocess.run([sys.executable, "-m", "qnets.cli", "run", "fnn-mnist", *settings, "--out",
+                             str(tmp_path / "single")], capture_output=True, text=True, env=env,
+                            timeout=900, check=False)
+    assert single.returncode == 0, single.stderr[-3000:]
+
+    def records(name):
+        return [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+
+    for got, want in zip(records("ddp"), records("single"), strict=True):
+        for key in ("train_loss", "train_accuracy", "test_loss", "test_accuracy"):
+            assert math.isclose(got[key], want[key], rel_tol=1e-9, abs_tol=1e-12), key
+    assert (tmp_path / "ddp" / "report.html").is_file()
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == sorted(
+        p.name for p in (tmp_path / "single").iterdir())
