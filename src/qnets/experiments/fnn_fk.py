@@ -144,7 +144,6 @@ def _solve_chunk(args):
     from qnets.hamiltonians import falicov_kimball
     from qnets.solvers import solve_dmft
 
-    torch.set_num_threads(options.pop("threads", 1) or 1)
     h0 = np.stack([falicov_kimball(L, U=U, t_prime=tp, mu=mu).h0 for U, _, tp, mu in params])
     result = solve_dmft(
         h0, params[:, 0], params[:, 1], n_matsubara=n_matsubara, seed=list(seeds),
@@ -161,7 +160,8 @@ def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk):
     if workers == 1 or len(chunks) == 1:
         parts = [_solve_chunk(c) for c in chunks]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=torch.set_num_threads,
+                                 initargs=(1,)) as pool:
             parts = list(pool.map(_solve_chunk, chunks))
     return [np.concatenate([p[k] for p in parts]) for k in range(4)]
 
@@ -394,11 +394,11 @@ class FKNetwork(nn.Module):
         start = torch.stack([
             self._warm.get(int(i), s) for i, s in zip(index.tolist(), sigma)
         ])
-        omega = (2 * torch.arange(self.m, dtype=T.dtype) + 1) * math.pi * T[:, None]
+        omega = (2 * torch.arange(self.m, dtype=T.dtype, device=T.device) + 1) * math.pi * T[:, None]
         result = solve_dmft(
-            h0.detach().cpu(), U.detach().cpu(), T.detach().cpu(), n_matsubara=2 * self.m,
-            sigma0=start.cpu(), embedding=self.embedding(omega.to(h0.device)).cpu(),
-            on_failure="ignore", **self.dmft_options,
+            h0.detach(), U.detach(), T.detach(), n_matsubara=2 * self.m, sigma0=start,
+            embedding=self.embedding(omega), on_failure="ignore", device=h0.device,
+            **self.dmft_options,
         )
         self.unconverged += int((~result.converged).sum())
         new = torch.from_numpy(result.sigma).to(sigma.device)
