@@ -254,3 +254,13 @@ def test_bad_input_errors(gen):
     system_net = FermionNetwork([12, 5, 3], encoder="system", eta=0.05)
     with pytest.raises(ShapeError, match="\\(B, n0, n0\\)"):
         system_net(x)
+
+
+def test_system_encoder_refuses_non_hermitian_hamiltonians(gen):
+    net = FermionNetwork([4, 3, 2], encoder="system", dtype=torch.complex128, seed=0)
+    h = torch.randn(2, 4, 4, generator=gen, dtype=torch.float64)
+    h = (h + h.transpose(-1, -2)).to(torch.complex128)
+    net(h)  # Hermitian: fine
+    h[1, 0, 1] += 0.5j
+    with pytest.raises(ConfigError, match="Hermitian .* sample 1"):
+        net(h)

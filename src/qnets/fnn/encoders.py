@@ -81,8 +81,10 @@ def encode_ldos(x: torch.Tensor, *, dtype=torch.complex64, n0=None) -> torch.Ten
 def encode_system(h_sys: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> torch.Tensor:
     r"""``g_0 = (z − H_sys)^{-1}`` for a batch of system Hamiltonians ``(B, n0, n0)``.
 
-    ``H_sys`` may be non-Hermitian (e.g. ``H_0 + Σ`` with a local self-energy); ``z`` may be
-    a scalar or a ``(B,)`` tensor.
+    ``H_sys`` must be Hermitian (checked to ``1e-6`` relative to its largest entry); ``z``
+    may be a scalar or a ``(B,)`` tensor. For a non-Hermitian effective Hamiltonian (e.g.
+    ``H_0 + Σ(iω)`` with a DMFT self-energy) build ``g_0`` yourself and call
+    :meth:`FermionNetwork.forward_greens`.
     """
     if not torch.is_tensor(h_sys) or h_sys.dim() != 3 or h_sys.shape[1] != h_sys.shape[2]:
         shape = tuple(h_sys.shape) if torch.is_tensor(h_sys) else type(h_sys).__name__
@@ -93,6 +95,15 @@ def encode_system(h_sys: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> 
             f"{h_sys.shape[1]}×{h_sys.shape[2]}"
         )
     _check_finite(h_sys if not h_sys.is_complex() else torch.view_as_real(h_sys), "x")
+    deviation = (h_sys - h_sys.transpose(-1, -2).conj()).abs().amax(dim=(-1, -2))
+    scale = h_sys.abs().amax(dim=(-1, -2)).clamp_min(1.0)
+    worst = int(torch.argmax(deviation / scale))
+    if float(deviation[worst] / scale[worst]) > 1e-6:
+        raise ConfigError(
+            f"x: the 'system' encoder needs Hermitian Hamiltonians; sample {worst} has "
+            f"max |H − H†| = {float(deviation[worst]):.3g}. For H + Σ with a self-energy, build "
+            f"g_0 = (z − H − Σ)^-1 yourself and call net.forward_greens(g_0)"
+        )
     h = h_sys.to(dtype)
     eye = torch.eye(h.shape[-1], dtype=dtype, device=h.device)
     z_t = torch.as_tensor(z, dtype=dtype, device=h.device)
