@@ -39,8 +39,19 @@ def test_tfim_free_fermions_reproduce_the_whole_dense_spectrum(n, J, h):
     e0, eps = tfim_free_fermion(n, J, h)
     levels = sorted(e0 + sum(s) for r in range(n + 1) for s in itertools.combinations(eps, r))
     assert np.allclose(levels, _tfim_dense(n, J, h), atol=1e-10)
-    point = tfim_point(h=h, J=J, n=n)
+    point = tfim_point(h=h, J=J, n=n, method="free-fermion")
     assert np.isclose(point["energy_per_site"], e0 / n) and np.isclose(point["gap"], eps[0])
+
+
+@pytest.mark.parametrize("h", [0.3, 1.0, 1.7])
+def test_tfim_exact_solver_and_free_fermions_agree(h):
+    exact = tfim_point(h=h, J=1.0, n=10, method="exact")
+    free = tfim_point(h=h, J=1.0, n=10, method="free-fermion")
+    assert exact["exact"] == 1 and free["exact"] == 0 and tfim_point(h=h, n=20)["exact"] == 0
+    assert abs(exact["energy_per_site"] - free["energy_per_site"]) < 1e-10
+    assert abs(exact["gap"] - free["gap"]) < 1e-7
+    with pytest.raises(ConfigError, match="method"):
+        tfim_point(method="dmrg")
 
 
 def test_tfim_bulk_gap_and_energy_approach_the_thermodynamic_limit():
@@ -64,12 +75,12 @@ def test_run_sweep_writes_a_table_and_a_figure(tmp_path):
     grid = Grid({"h": [0.5, 1.5], "J": [1.0, 2.0]})
     result = run_sweep("tfim-ground-state", grid, fixed={"n": 8}, out=tmp_path, backend="serial",
                        progress=False)
-    assert result["points"] == 4 and result["fixed"] == {"n": 8}
+    assert result["points"] == 4 and result["fixed"] == {"n": 8, "method": "auto"}
     with open(result["table"]) as f:
         rows = list(csv.DictReader(f))
     assert [(float(r["h"]), float(r["J"])) for r in rows] == list(itertools.product([0.5, 1.5], [1.0, 2.0]))
     for r in rows:
-        expected = tfim_point(h=float(r["h"]), J=float(r["J"]), n=8)
+        expected = tfim_point(h=float(r["h"]), J=float(r["J"]), n=8)  # exact diagonalisation
         assert float(r["energy_per_site"]) == expected["energy_per_site"]  # repr round trip
         assert int(r["n"]) == 8
     pytest.importorskip("matplotlib")
@@ -79,7 +90,7 @@ def test_run_sweep_writes_a_table_and_a_figure(tmp_path):
 def test_run_sweep_bad_input(tmp_path):
     with pytest.raises(ConfigError, match="unknown name 'nope'; known: chern-phase-diagram"):
         get_sweep("nope")
-    with pytest.raises(ConfigError, match="unknown parameter 'x'; parameters: h, J, n"):
+    with pytest.raises(ConfigError, match="unknown parameter 'x'; parameters: h, J, n, method"):
         run_sweep("tfim-ground-state", {"x": [1]}, out=tmp_path)
     with pytest.raises(ConfigError, match="both as grid axes and fixed values"):
         run_sweep("tfim-ground-state", {"h": [1]}, fixed={"h": 2}, out=tmp_path)
