@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from qnets.data import load_digits
+from qnets.entanglement import schmidt_values
 from qnets.errors import ConfigError, DomainError, ShapeError
 from qnets.tn import (
     FEATURE_MAPS,
@@ -171,3 +172,25 @@ def test_digits_mps_bond_dim_8():
 def test_digits_accuracy_improves_with_bond_dim():
     accuracies = [_train_digits(chi)[1] for chi in (2, 4, 8)]
     assert accuracies[0] < accuracies[1] < accuracies[2]
+
+
+@pytest.mark.parametrize("shape", [8, (4, 4)])
+def test_ttn_profile_matches_dense_svd(shape):
+    """Every tree edge: Schmidt values of the subtree's inputs vs the dense coefficient tensor."""
+    model = TTNClassifier(shape, 3, 5, seed=4)
+    n = model.n_sites
+    dense = _ttn_dense(model).reshape(-1)
+    profile = entanglement_profile(model)
+    assert len(profile.cuts) == 2 * n - 2  # every edge below the root, leaf legs included
+    for leaves, values in zip(profile.cuts, profile.spectra):
+        ref = schmidt_values(dense, [2] * n + [5], list(leaves))
+        ref = ref / np.linalg.norm(ref)
+        assert np.abs(values - ref[: len(values)]).max() < 1e-12
+        assert np.all(ref[len(values) :] < 1e-12)
+    assert np.all(profile.entropies <= profile.bounds + 1e-12)
+    assert np.allclose(entanglement_profile(model, base=2).entropies, profile.entropies / np.log(2))
+
+
+def test_profile_rejects_other_models():
+    with pytest.raises(ConfigError, match="model"):
+        entanglement_profile(torch.nn.Linear(2, 2))
