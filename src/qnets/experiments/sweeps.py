@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from qnets.errors import ConfigError
+from qnets.errors import CheckpointError, ConfigError
 
 __all__ = [
     "Sweep",
@@ -286,7 +286,10 @@ def run_sweep(
         shutil.rmtree(checkpoint)
     fn = functools.partial(sweep.fn, **settings) if settings else sweep.fn
     start = time.perf_counter()
-    results = map_grid(fn, grid, checkpoint_dir=checkpoint, **map_kwargs)
+    try:
+        results = map_grid(fn, grid, checkpoint_dir=checkpoint, **map_kwargs)
+    except CheckpointError as error:
+        raise CheckpointError(f"{error} (from the command line: --fresh starts over)") from error
     seconds = time.perf_counter() - start
     rows = _table(list(grid), results)
     for row in rows:

@@ -2,5 +2,6 @@
 
 from qnets.plotting.curves import learning_curves, save_figure
 from qnets.plotting.phases import level_spectra, phase_diagram
+from qnets.plotting.sweeps import sweep_plot
 
-__all__ = ["learning_curves", "level_spectra", "phase_diagram", "save_figure"]
+__all__ = ["learning_curves", "level_spectra", "phase_diagram", "save_figure", "sweep_plot"]
