@@ -85,6 +85,7 @@ def test_run_sweep_writes_a_table_and_a_figure(tmp_path):
         assert int(r["n"]) == 8
     pytest.importorskip("matplotlib")
     assert (tmp_path / "sweep.png").stat().st_size > 1000
+    assert (tmp_path / "sweep_gap.png").stat().st_size > 1000  # 2-D grid: one map per output
 
 
 def test_run_sweep_bad_input(tmp_path):

@@ -301,8 +301,14 @@ def run_sweep(
         from qnets.plotting.curves import save_figure
         from qnets.plotting.sweeps import sweep_plot
 
-        ax = sweep_plot(rows, list(grid.names), list(sweep.plot), title=f"{name} ({len(rows)} points)")
+        title = f"{name} ({len(rows)} points)"
+        ax = sweep_plot(rows, list(grid.names), list(sweep.plot), title=title)
         figure = save_figure(ax, out / "sweep.png")
+        swept = [a for a in grid.names if a != "seed" and len(grid.axes[a]) > 1]
+        if len(swept) >= 2:  # a colour map shows one output: one more figure per other output
+            for output in sweep.plot[1:]:
+                ax = sweep_plot(rows, list(grid.names), [output], title=title)
+                save_figure(ax, out / f"sweep_{output}.png")
     except ImportError as error:  # matplotlib is an optional extra
         import warnings
 
