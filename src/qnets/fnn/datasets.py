@@ -136,8 +136,29 @@ def _strengths(index: int, n_samples: int, disordered: bool) -> np.ndarray:
     return np.array([1.0 + 2.0 * t, 1.0 * t, 0.5 * t])
 
 
+_WORKER_LIMITED = False
+
+
+def _single_threaded_blas_in_workers() -> None:
+    """Limit BLAS to one thread once per worker process.
+
+    The samples are small (``L² ≤ 400``) dense eigenproblems: one thread each is fastest, and
+    a multi-threaded BLAS in every pool worker oversubscribes the cores (measured 16× slower
+    per sample on a loaded 2-core machine).
+    """
+    global _WORKER_LIMITED
+    import multiprocessing
+
+    if not _WORKER_LIMITED and multiprocessing.parent_process() is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        _WORKER_LIMITED = True
+
+
 def _one_sample(args) -> tuple[np.ndarray, int, float]:
     index, n_samples, L, disordered, gap, min_gap, seed_seq = args
+    _single_threaded_blas_in_workers()
     h, label, kappa = _draw_sample(index, n_samples, L, disordered, gap, min_gap, seed_seq)
     rows, cols = _pattern_cached(L)
     values = h[rows, cols]
@@ -227,8 +248,11 @@ def chern_dataset(
                 )
     seeds = np.random.SeedSequence(seed).spawn(n_samples)
     jobs = [(i, n_samples, L, disordered, gap, min_gap, seeds[i]) for i in range(n_samples)]
-    results = map_grid(_one_sample, jobs, backend="serial" if workers == 1 else "process",
-                       workers=int(workers), retries=0, progress=False)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        results = map_grid(_one_sample, jobs, backend="serial" if workers == 1 else "process",
+                           workers=int(workers), retries=0, progress=False)
     rows, cols = _pattern_cached(L)
     dataset = ChernDataset(
         np.stack([r[0] for r in results]),
