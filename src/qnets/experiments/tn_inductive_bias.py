@@ -37,6 +37,7 @@ __all__ = [
     "eckart_young_floor",
     "label_tensor",
     "make_dependency_task",
+    "regression_target",
     "run_tn_inductive_bias",
 ]
 
@@ -61,9 +62,9 @@ class TnInductiveBiasConfig:
     """
 
     tasks: list[str] = field(default_factory=lambda: list(TASKS))
-    regression_tasks: list[str] = field(default_factory=lambda: ["global"])
-    wide_base: list[list[int]] = field(default_factory=lambda: [[4, 2, 1], [4, 2, 2], [8, 4, 4]])
-    wide_tip: list[list[int]] = field(default_factory=lambda: [[2, 2, 4], [2, 4, 4], [4, 8, 8]])
+    regression_tasks: list[str] = field(default_factory=lambda: list(TASKS))
+    wide_base: list[list[int]] = field(default_factory=lambda: [[4, 2, 2], [8, 4, 4]])
+    wide_tip: list[list[int]] = field(default_factory=lambda: [[2, 4, 4], [4, 8, 8]])
     n_inputs: int = 8
     in_features: int = 4
     n_train: int = 4000
@@ -216,6 +217,29 @@ def _train_one(widths, task, seed, data, config, *, target: np.ndarray, partitio
     }
 
 
+def regression_target(task: str, in_features: int = 4) -> np.ndarray:
+    """Dense regression targets on all ``M^8`` inputs, shape ``(M,) * 8``.
+
+    ``local``: ``∏_i ([t_{2i} = t_{2i+1}] − 1/M) / ((M−1)/M²)²`` — zero mean, unit variance, each factor of rank M − 1
+    across its pair, so rank ``(M − 1)^4`` (81 for M = 4) across odd/even.
+    ``global``: the classification label ``[t_0 ≡ t_4][t_2 ≡ t_6]`` (mod 2), rank 4 across
+    left/right.  Unlike threshold classification (which a rank-2 function can solve for both
+    tasks, see the tests), the error of any model on these targets is bounded below by the
+    Eckart–Young floor of its min-cut.
+    """
+    if task == "global":
+        return label_tensor("global", in_features)
+    if task != "local":
+        raise ConfigError(f"task: expected one of {TASKS}, got {task!r}")
+    m = int(in_features)
+    grids = np.meshgrid(*([np.arange(m)] * 8), indexing="ij", sparse=True)
+    value = np.ones((1,) * 8)
+    for i in range(4):
+        value = value * ((grids[2 * i] == grids[2 * i + 1]) - 1.0 / m)
+    std = ((m - 1) / m**2) ** 2  # E[g²] = (M − 1)/M² per pair factor
+    return np.broadcast_to(value / std, (m,) * 8).astype(np.float64)
+
+
 def _uniform_task(task: str, n_samples: int, target: np.ndarray, seed) -> tuple[torch.Tensor, torch.Tensor]:
     rng = np.random.default_rng(seed)
     tokens = rng.integers(0, target.shape[0], size=(n_samples, 8))
@@ -276,8 +300,9 @@ def run_tn_inductive_bias(
     m, n = config.in_features, config.n_inputs
     tasks = sorted(set(config.tasks) | set(config.regression_tasks))
     partitions = {task: canonical_partition(TASK_PARTITION[task], n) for task in tasks}
-    targets = {task: label_tensor(task, m) for task in tasks}
-    required = {task: matricization_rank(targets[task], partitions[task]) for task in tasks}
+    targets = {("classification", t): label_tensor(t, m) for t in config.tasks}
+    targets |= {("regression", t): regression_target(t, m) for t in config.regression_tasks}
+    required = {key: matricization_rank(value, partitions[key[1]]) for key, value in targets.items()}
     jobs = []  # (mode, task, data)
     for k, task in enumerate(config.tasks):
         data = (
@@ -287,8 +312,8 @@ def run_tn_inductive_bias(
         jobs.append(("classification", task, data))
     for k, task in enumerate(config.regression_tasks):
         data = (
-            _uniform_task(task, config.n_train, targets[task], [config.data_seed, k, 2]),
-            _uniform_task(task, config.n_test, targets[task], [config.data_seed, k, 3]),
+            _uniform_task(task, config.n_train, targets["regression", task], [config.data_seed, k, 2]),
+            _uniform_task(task, config.n_test, targets["regression", task], [config.data_seed, k, 3]),
         )
         jobs.append(("regression", task, data))
     architectures = [("wide-base", tuple(w)) for w in config.wide_base] + [
@@ -300,7 +325,8 @@ def run_tn_inductive_bias(
         for family, widths in architectures:
             for mode, task, data in jobs:
                 runs = [
-                    _train_one(widths, task, seed, data, config, target=targets[task], partition=partitions[task])
+                    _train_one(widths, task, seed, data, config, target=targets[mode, task],
+                               partition=partitions[task])
                     for seed in range(config.seeds)
                 ]
                 for record in runs:
@@ -317,13 +343,13 @@ def run_tn_inductive_bias(
                     "partition": TASK_PARTITION[task],
                     "num_parameters": best["num_parameters"],
                     "mincut": cut,
-                    "required_rank": required[task],
-                    "capped": cut < required[task],
+                    "required_rank": required[mode, task],
+                    "capped": cut < required[mode, task],
                     "trained_rank": best["trained_rank"],
                     "trained_entropy": best["trained_entropy"],
                     "ln_mincut": float(np.log(cut)),
                     "fvu_all_inputs": best["fvu_all_inputs"],
-                    "fvu_floor": eckart_young_floor(targets[task], partitions[task], cut),
+                    "fvu_floor": eckart_young_floor(targets[mode, task], partitions[task], cut),
                     "test_accuracy": best["test_accuracy"],
                     "train_accuracy": best["train_accuracy"],
                     "test_mse": best["test_mse"],
@@ -342,7 +368,7 @@ def run_tn_inductive_bias(
                     )
     result = {
         "experiment": "tn-inductive-bias",
-        "required_rank": required,
+        "required_rank": {f"{mode}/{task}": rank for (mode, task), rank in required.items()},
         "results": results,
         "seconds_total": time.perf_counter() - start,
     }

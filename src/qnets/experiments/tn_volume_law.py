@@ -53,7 +53,7 @@ class TnVolumeLawConfig:
 
     geometries: list[str] = field(default_factory=lambda: ["1d", "2d"])
     n_1d: int = 32
-    side_2d: int = 8
+    side_2d: int = 16
     in_features: int = 2
     mps_bond: int = 4
     tree_width: int = 4
