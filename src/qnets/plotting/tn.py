@@ -77,7 +77,7 @@ def plot_born_nll(
     ax.set_xlabel("training step")
     ax.set_ylabel("NLL (nats)")
     extra = f" (max Schmidt rank {max_rank})" if max_rank is not None else ""
-    ax.legend(fontsize=8, title=None if max_rank is None else f"data{extra}")
+    ax.legend(fontsize=8, loc="upper right", title=None if max_rank is None else f"data{extra}")
     if title:
         ax.set_title(title)
     return ax
