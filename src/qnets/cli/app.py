@@ -86,8 +86,9 @@ def demo_command(
     seed: int = typer.Option(0, help="Seed of initialisation and shuffling."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: a temporary one)."),
     progress: bool = typer.Option(False, "--progress/--no-progress", help="Show progress bars."),
+    tn: bool = typer.Option(True, "--tn/--no-tn", help="Also run the tensor-network part (MPS on digits)."),
 ):
-    """Train a small fermion network on scikit-learn's 8×8 digits (< 1 min on 2 cores)."""
+    """Train a small fermion network, then an MPS classifier, on scikit-learn's 8×8 digits."""
     import tempfile
     import time
 
@@ -110,6 +111,10 @@ def demo_command(
         f"at epoch {result['best_epoch']}), {result['num_real_parameters']} real parameters, "
         f"{time.perf_counter() - start:.1f} s"
     )
+    if tn:
+        from qnets.cli.tn_demo import run_tn_demo
+
+        run_tn_demo(epochs=epochs, seed=seed, out=out / "tn" if out else None, progress=progress, echo=typer.echo)
 
 
 @app.command("sweep")

@@ -26,7 +26,7 @@ from qnets.experiments.config import config_to_dict
 from qnets.experiments.registry import register
 from qnets.experiments.rundir import environment_info, write_json, write_yaml
 
-__all__ = ["TnBornBasConfig", "schmidt_ranks", "min_signed_max_rank", "run_tn_born_bas"]
+__all__ = ["TnBornBasConfig", "min_signed_max_rank", "run_tn_born_bas", "schmidt_ranks"]
 
 _RANK_TOL = 1e-10
 _MAX_SIGN_ENUMERATION = 16
