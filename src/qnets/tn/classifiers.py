@@ -62,6 +62,18 @@ def _generator(seed) -> torch.Generator:
     return gen
 
 
+def _flat_input(x, n_sites: int, shape: str, like: torch.Tensor) -> torch.Tensor:
+    """``x`` validated and reshaped to ``(B, n_sites)`` with the dtype/device of ``like``."""
+    if not isinstance(x, torch.Tensor):
+        raise ShapeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if x.ndim < 2 or math.prod(x.shape[1:]) != n_sites:
+        raise ShapeError(
+            f"x: expected shape (batch, {n_sites}) or (batch, {shape}) with {n_sites} values "
+            f"per sample, got {tuple(x.shape)}"
+        )
+    return x.reshape(x.shape[0], n_sites).to(dtype=like.dtype, device=like.device)
+
+
 def _unit(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``v / ‖v‖`` over the last axis and ``‖v‖`` (clamped away from 0)."""
     norm = torch.linalg.vector_norm(v, dim=-1, keepdim=True).clamp_min(_TINY)
@@ -169,14 +181,7 @@ class MPSClassifier(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def _features(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor):
-            raise ShapeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
-        if x.ndim < 2 or math.prod(x.shape[1:]) != self.n_sites:
-            raise ShapeError(
-                f"x: expected shape (batch, {self.n_sites}) or (batch, *image) with "
-                f"{self.n_sites} values per sample, got {tuple(x.shape)}"
-            )
-        x = x.reshape(x.shape[0], self.n_sites).to(dtype=self.cores.dtype, device=self.cores.device)
+        x = _flat_input(x, self.n_sites, "*image", self.cores)
         return self.feature_map(x)  # (B, N, d)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -357,15 +362,8 @@ class TTNClassifier(nn.Module):
 
     def forward_with_log_scale(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(z, Λ)`` with the exact scores ``f_c = z_c e^Λ``."""
-        if not isinstance(x, torch.Tensor):
-            raise ShapeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
-        if x.ndim < 2 or math.prod(x.shape[1:]) != self.n_sites:
-            raise ShapeError(
-                f"x: expected shape (batch, {self.n_sites}) or (batch, {', '.join(map(str, self.input_shape))}), "
-                f"got {tuple(x.shape)}"
-            )
         dtype, device = self.nodes[0].dtype, self.nodes[0].device
-        x = x.reshape(x.shape[0], self.n_sites).to(dtype=dtype, device=device)
+        x = _flat_input(x, self.n_sites, ", ".join(map(str, self.input_shape)), self.nodes[0])
         v = self.feature_map(x)[:, self.order]  # (B, N, d)
         log_scale = torch.zeros(x.shape[0], dtype=dtype, device=device)
         for level, node in enumerate(self.nodes):
