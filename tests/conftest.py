@@ -20,3 +20,12 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"MNIST data folder not found at {path}")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (small-tensor sweeps; faster on a shared CPU), then restore."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -7,20 +7,13 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from qnets.data import bars_and_stripes
 from qnets.errors import ConfigError
 from qnets.experiments import resolve_config, run_experiment
 from qnets.experiments.tn_born_bas import min_signed_max_rank, schmidt_ranks
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_signed_rank_of_2x2_bars_and_stripes():

@@ -13,13 +13,7 @@ from qnets.data import bars_and_stripes
 from qnets.errors import ConfigError, ShapeError, SizeLimitError
 from qnets.tn import MPS, MPSBornMachine, entanglement_profile
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.complex128])

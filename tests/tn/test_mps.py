@@ -12,14 +12,7 @@ from qnets.entanglement import schmidt_values
 from qnets.errors import ConfigError, NumericalError, ShapeError, SizeLimitError
 from qnets.tn import MPS, spectrum_entropy
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small-tensor sweeps run faster on one thread (and do not fight other processes)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _dense_values(psi, n, region):

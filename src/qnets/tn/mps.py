@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from qnets.entanglement.free_fermion import _region
 from qnets.errors import ConfigError, NumericalError, ShapeError, SizeLimitError
 
 __all__ = ["MPS", "spectrum_entropy"]
@@ -98,30 +99,6 @@ def _svd(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor
             raise NumericalError(f"SVD of a {tuple(arr.shape)} core did not converge") from exc
         conv = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(matrix.device)
         return conv(u).to(matrix.dtype), conv(s).to(matrix.real.dtype), conv(vh).to(matrix.dtype)
-
-
-def _sites(region, n: int, name: str = "region") -> np.ndarray:
-    """Sorted unique site indices in ``[0, n)`` from ints or a boolean mask."""
-    if isinstance(region, range):
-        region = list(region)
-    arr = np.asarray(region)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise ShapeError(f"{name}: expected a 1-D sequence of site indices, got shape {arr.shape}")
-    if arr.dtype == bool:
-        if arr.shape[0] != n:
-            raise ShapeError(f"{name}: a boolean mask must have length {n}, got {arr.shape[0]}")
-        return np.flatnonzero(arr)
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(arr.dtype, np.integer):
-        raise ConfigError(f"{name}: expected integer site indices, got dtype {arr.dtype}")
-    if arr.min() < 0 or arr.max() >= n:
-        raise ConfigError(f"{name}: site indices must lie in [0, {n}), got {arr.tolist()}")
-    if np.unique(arr).size != arr.size:
-        raise ConfigError(f"{name}: site indices must not repeat, got {arr.tolist()}")
-    return np.sort(arr.astype(np.int64))
 
 
 class MPS:
@@ -511,7 +488,7 @@ class MPS:
             if not 1 <= k < n:
                 raise ConfigError(f"region: a cut position must lie in [1, {n}), got {k}")
             return self._cut_values(k)
-        sites = _sites(region, n)
+        sites = _region(region, n, "region")
         if sites.size == 0 or sites.size == n:
             return np.ones(1)
         if sites[-1] - sites[0] + 1 == sites.size and (sites[0] == 0 or sites[-1] == n - 1):
