@@ -224,7 +224,8 @@ def _plot(curves: list[dict], run_dir: Path) -> None:
             params = f"{curve['parameters']} params"
             if "parameters_shared" in curve:
                 params += f", {curve['parameters_shared']} shared"
-            ax.plot(x, curve["capacity_nats"], f"C{i}-o", ms=3, label=f"{name} ({params})")
+            style = "--s" if name.startswith("MPS") else "-o"
+            ax.plot(x, curve["capacity_nats"], f"C{i}{style}", ms=4 if style == "--s" else 3, label=f"{name} ({params})")
         ax.set_xlabel("subsystem size |A| (inputs)")
         ax.set_ylabel("capacity ln min-cut (nats)")
         ax.set_title(f"{data['geometry']}: N = {data['n_inputs']} inputs")
