@@ -87,8 +87,10 @@ def demo_command(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Run directory (default: a temporary one)."),
     progress: bool = typer.Option(False, "--progress/--no-progress", help="Show progress bars."),
     tn: bool = typer.Option(True, "--tn/--no-tn", help="Also run the tensor-network part (MPS on digits)."),
+    qep: bool = typer.Option(True, "--qep/--no-qep", help="Also run the QEP part (phase exploration, seconds)."),
 ):
-    """Train a small fermion network, then an MPS classifier, on scikit-learn's 8×8 digits."""
+    """Train a small fermion network, then an MPS classifier, on scikit-learn's 8×8 digits;
+    then explore a cluster-Ising chain's phases with quantum equilibrium propagation."""
     import tempfile
     import time
 
@@ -115,6 +117,10 @@ def demo_command(
         from qnets.cli.tn_demo import run_tn_demo
 
         run_tn_demo(epochs=epochs, seed=seed, out=out / "tn" if out else None, progress=progress, echo=typer.echo)
+    if qep:
+        from qnets.cli.qep_demo import run_qep_demo
+
+        run_qep_demo(echo=typer.echo)
 
 
 @app.command("sweep")
