@@ -60,12 +60,13 @@ def run_command(
 def list_command():
     """List the registered experiments and the packaged configs."""
     from qnets.experiments import list_experiments
-    from qnets.experiments.config import CONFIG_DIR
+    from qnets.experiments.config import packaged_configs
 
     for experiment in list_experiments():
-        typer.echo(f"{experiment.name:20s} {experiment.description}")
-    names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-    typer.echo(f"\npackaged configs (--config NAME): {', '.join(names)}")
+        typer.echo(f"{experiment.name:22s} {experiment.description}")
+        names = packaged_configs(experiment.name)
+        if names:
+            typer.echo(f"{'':22s}   --config {' | '.join(names)}")
 
 
 @app.command("info")

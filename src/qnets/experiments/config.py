@@ -12,7 +12,14 @@ import yaml
 
 from qnets.errors import ConfigError
 
-__all__ = ["CONFIG_DIR", "apply_overrides", "config_from_mapping", "config_to_dict", "load_config_file"]
+__all__ = [
+    "CONFIG_DIR",
+    "apply_overrides",
+    "config_from_mapping",
+    "config_to_dict",
+    "load_config_file",
+    "packaged_configs",
+]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 
@@ -37,6 +44,20 @@ def config_from_mapping(cls, values: Mapping[str, Any], *, where: str = "config"
     return cls(**dict(values))
 
 
+def packaged_configs(experiment: str) -> list[str]:
+    """Names of the packaged configs of ``experiment`` (``--config NAME``).
+
+    Those in ``configs/<experiment>/`` and the top-level ``configs/*.yaml`` whose
+    ``experiment:`` key names it (a top-level file without the key belongs to ``fnn-mnist``).
+    """
+    names = {p.stem for p in (CONFIG_DIR / experiment).glob("*.yaml")}
+    for path in CONFIG_DIR.glob("*.yaml"):
+        owner = (yaml.safe_load(path.read_text()) or {}).get("experiment", "fnn-mnist")
+        if owner == experiment:
+            names.add(path.stem)
+    return sorted(names)
+
+
 def load_config_file(cls, path_or_name: str | Path, experiment: str):
     """Read a YAML config: a path, or the name of a packaged config (``fc-ldos``).
 
@@ -50,11 +71,7 @@ def load_config_file(cls, path_or_name: str | Path, experiment: str):
         candidates = [CONFIG_DIR / experiment / f"{path_or_name}.yaml", CONFIG_DIR / f"{path_or_name}.yaml"]
         packaged = next((c for c in candidates if c.is_file()), None)
         if packaged is None:
-            names = sorted(
-                {p.stem for p in (CONFIG_DIR / experiment).glob("*.yaml")}
-                | {p.stem for p in CONFIG_DIR.glob("*.yaml")
-                   if (yaml.safe_load(p.read_text()) or {}).get("experiment", experiment) == experiment}
-            )
+            names = packaged_configs(experiment)
             raise ConfigError(
                 f"--config: {str(path_or_name)!r} is neither a file nor a packaged config of "
                 f"{experiment!r}; its packaged configs: {', '.join(names) or '(none)'}"
