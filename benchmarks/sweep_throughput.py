@@ -31,10 +31,18 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse
 import json
 import platform
+import resource
 import statistics
 import time
 from functools import partial
 from pathlib import Path
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its terminated, reaped children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main() -> None:
@@ -69,12 +77,15 @@ def main() -> None:
                                       progress=False),
     }
     times: dict[str, list[float]] = {m: [] for m in modes}
+    cpu: dict[str, list[float]] = {m: [] for m in modes}
     results = {}
     for _ in range(args.repeats):
         for mode, run in modes.items():
+            before = _cpu_seconds()
             start = time.perf_counter()
             results[mode] = run()
             times[mode].append(time.perf_counter() - start)
+            cpu[mode].append(_cpu_seconds() - before)
     client.close()
     cluster.close()
     identical = all(results[m] == results["serial"] for m in modes)
@@ -91,6 +102,11 @@ def main() -> None:
         "points_per_second": {m: round(len(grid) / v, 2) for m, v in median.items()},
         "speedup_vs_serial": {m: round(median["serial"] / v, 3) for m, v in median.items()},
         "identical_results": identical,
+        # CPU seconds of this process and its reaped children (pool workers, Dask nannies and
+        # workers) per run, and the cores obtained on average (cpu / wall); dask_warm's
+        # workers are not children of the run, so its CPU time is not counted.
+        "cpu_seconds": {m: round(statistics.median(c), 2) for m, c in cpu.items()},
+        "cores_obtained": {m: round(statistics.median(c) / median[m], 2) for m, c in cpu.items()},
         "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cpu_count": os.cpu_count(),

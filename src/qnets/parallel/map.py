@@ -212,9 +212,13 @@ def _dask_client(scheduler, workers: int, timeout: float):
             "backend='dask' needs dask.distributed: pip install 'qnets[dist]'"
         ) from exc
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        import warnings
+
+        with warnings.catch_warnings():  # "Port 8787 is already in use": another port is taken
+            warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
         client = Client(cluster)
         return client, [client, cluster]
     if isinstance(scheduler, Client):
