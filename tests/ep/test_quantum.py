@@ -53,7 +53,7 @@ def test_symmetric_qep_matches_finite_differences(sensor):
     assert set(info["nudged"]) == {1.0, -1.0} and info["nudged"][1.0].shape == (51,)
     s = info["settings"]
     assert info["n_settings"] == s["free"] + 2 * s["nudged_per_phase"] and s["free"] == 1
-    assert 9 <= s["nudged_per_phase"] <= 12  # 9 is optimal for 2-local terms on 4 qubits
+    assert s["nudged_per_phase"] == 9  # the optimum for 2-local terms on 4 qubits (spec §1.5)
 
 
 def test_error_falls_100x_per_decade_symmetric_10x_one_sided(sensor):

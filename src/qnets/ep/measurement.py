@@ -20,6 +20,7 @@ Every model reports the number of settings an experiment needs for the operators
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -72,9 +73,10 @@ def _assign(basis: dict, key, n: int):
 def qwc_groups(operators, *, n_orders: int = 8, seed: int = 0) -> list[dict]:
     r"""Group the Pauli strings of ``operators`` into qubit-wise-commuting measurement settings.
 
-    Greedy colouring (each string joins the first setting whose basis agrees with it on
-    every qubit of its support), tried for the weight-sorted order and ``n_orders − 1``
-    random orders; the grouping with the fewest settings is returned.
+    DSATUR colouring of the conflict graph (strings that do not commute qubit-wise) and
+    greedy colouring (each string joins the first setting whose basis agrees with it on every
+    qubit of its support) for the weight-sorted order and ``n_orders − 1`` random orders;
+    the grouping with the fewest settings is returned.
 
     Parameters
     ----------
@@ -94,11 +96,11 @@ def qwc_groups(operators, *, n_orders: int = 8, seed: int = 0) -> list[dict]:
     keys = _strings(operators)
     if not keys:
         return []
+    best = _dsatur(keys, n)
     rng = np.random.default_rng(seed)
     weight = [(k[0] | k[1]).bit_count() for k in keys]
     orders = [sorted(range(len(keys)), key=lambda i: -weight[i])]
     orders += [list(rng.permutation(len(keys))) for _ in range(max(n_orders, 1) - 1)]
-    best = None
     for order in orders:
         groups: list[dict] = []
         for i in order:
@@ -112,9 +114,74 @@ def qwc_groups(operators, *, n_orders: int = 8, seed: int = 0) -> list[dict]:
                 g = {"basis": {}, "strings": [key]}
                 _assign(g["basis"], key, n)
                 groups.append(g)
-        if best is None or len(groups) < len(best):
+        if len(groups) < len(best):
             best = groups
+    # try to save settings with a tabu search for a (k − 1)-colouring (cached per string set)
+    while len(best) > 1:
+        colouring = _tabu_colouring(tuple(keys), len(best) - 1, seed)
+        if colouring is None:
+            break
+        best = _groups_from_colours(keys, colouring, n)
     return best
+
+
+def _groups_from_colours(keys, colour, n: int) -> list[dict]:
+    groups: list[dict] = [{"basis": {}, "strings": []} for _ in range(max(colour) + 1)]
+    for key, c in zip(keys, colour):
+        _assign(groups[c]["basis"], key, n)
+        groups[c]["strings"].append(key)
+    return [g for g in groups if g["strings"]]
+
+
+@functools.lru_cache(maxsize=64)
+def _tabu_colouring(keys: tuple, k: int, seed: int, iterations: int = 300):
+    """A conflict-free ``k``-colouring of the non-QWC graph by TabuCol, or None."""
+    from qnets.hamiltonians.pauli import _qwc
+
+    m = len(keys)
+    if m > 400 or k < 1:
+        return None
+    conflict = [np.array([j for j in range(m) if j != i and not _qwc(keys[i], keys[j])], dtype=int)
+                for i in range(m)]
+    rng = np.random.default_rng(seed)
+    colour = rng.integers(0, k, m)
+    tabu = np.zeros((m, k), dtype=int)
+    for it in range(iterations):
+        bad = [i for i in range(m) if np.any(colour[conflict[i]] == colour[i])]
+        if not bad:
+            return [int(c) for c in colour]
+        best_move, best_delta = None, None
+        for i in bad:
+            counts = np.bincount(colour[conflict[i]], minlength=k)
+            for c in range(k):
+                if c == colour[i] or tabu[i, c] > it:
+                    continue
+                delta = counts[c] - counts[colour[i]]
+                if best_delta is None or delta < best_delta or (delta == best_delta and rng.random() < 0.3):
+                    best_move, best_delta = (i, c), delta
+        if best_move is None:
+            continue
+        i, c = best_move
+        tabu[i, colour[i]] = it + 7 + int(rng.integers(0, 5))
+        colour[i] = c
+    return None
+
+
+def _dsatur(keys, n: int) -> list[dict]:
+    """DSATUR colouring of the non-QWC conflict graph (colour classes = settings)."""
+    from qnets.hamiltonians.pauli import _qwc
+
+    m = len(keys)
+    conflict = [[j for j in range(m) if j != i and not _qwc(keys[i], keys[j])] for i in range(m)]
+    colour = [-1] * m
+    for _ in range(m):
+        def priority(i):
+            used = {colour[j] for j in conflict[i] if colour[j] >= 0}
+            return (len(used), len(conflict[i]))
+        i = max((i for i in range(m) if colour[i] < 0), key=priority)
+        used = {colour[j] for j in conflict[i] if colour[j] >= 0}
+        colour[i] = next(c for c in range(m) if c not in used)
+    return _groups_from_colours(keys, colour, n)
 
 
 def count_settings(operators) -> int:
