@@ -16,7 +16,11 @@ N_TRAIN, N_TEST = 13, 7
 CONFIG = {"epochs": 3, "batch_size": 5, "lr": 0.05, "larc": True, "weight_decay": 1e-3, "seed": 3}
 
 
-def network() -> FermionNetwork:
+def network(kind: str = "fnn") -> torch.nn.Module:
+    if kind == "mps":
+        from qnets.tn import MPSClassifier
+
+        return MPSClassifier(6, 3, n_classes=3, seed=2)
     return FermionNetwork([6, 5, 3], dtype=torch.complex128, seed=1)
 
 
@@ -47,16 +51,17 @@ def worker(rank: int, world: int, init_file: str, out: str) -> None:
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
     try:
         ctx = current_context()
-        net = network()
-        params = [p for p in net.parameters() if p.requires_grad]
         x, y = data()
         grads = {}
-        for n in (N_TRAIN, 12):  # uneven (7 + 6) and even (6 + 6) global batches
-            net.zero_grad(set_to_none=True)
-            part = ctx.shard_slice(n)
-            cross_entropy(net(x[:n][part]), y[:n][part]).backward()
-            ctx.reduce_gradients_(params, part.stop - part.start, n)
-            grads[n] = {name: p.grad.clone() for name, p in net.named_parameters()}
+        for kind in ("fnn", "mps"):
+            net = network(kind)
+            params = [p for p in net.parameters() if p.requires_grad]
+            for n in (N_TRAIN, 12):  # uneven (7 + 6) and even (6 + 6) global batches
+                net.zero_grad(set_to_none=True)
+                part = ctx.shard_slice(n)
+                cross_entropy(net(x[:n][part]), y[:n][part]).backward()
+                ctx.reduce_gradients_(params, part.stop - part.start, n)
+                grads[kind, n] = {name: p.grad.clone() for name, p in net.named_parameters()}
         run_dir = Path(out) / f"rank{rank}"  # rank 1 must write nothing there
         try:
             trainer(run_dir, callbacks=[_stop_after_one]).fit()
