@@ -150,17 +150,21 @@ def test_t8_local_crossover_and_cap(tmp_path):
 
 
 @pytest.mark.slow
-def test_t8_crossover_best_of_three(tmp_path):
-    """Spec protocol (3 seeds, best by training accuracy): the crossover on both tasks.
+def test_t8_global_regression_crossover_best_of_three(tmp_path):
+    """Global direction (3 seeds, best by training loss): on the parity target over all inputs the
+    wide-base (4, 2, 2) sits at its floor 2/3 (left/right cut 2 < 4) while the wide-tip gets
+    below that floor (measured 0.702 vs 0.348, data seed 0).
 
-    The global (parity) task is seed-sensitive: single seeds of either architecture can stall
-    at chance, and a rank-2 solution exists (test above), so this is an inductive-bias
-    statement, not a capacity bound.
+    Threshold *classification* of the global task is not asserted: a rank-2 solution exists
+    (``test_rank_two_solves_the_global_classification_task``) and which family wins depends on
+    the data and training seeds (docs/results.md).
     """
-    config = TnInductiveBiasConfig(wide_base=[[4, 2, 2]], wide_tip=[[2, 4, 4]], seeds=3, regression_tasks=[])
+    config = TnInductiveBiasConfig(wide_base=[[4, 2, 2]], wide_tip=[[2, 4, 4]], seeds=3, tasks=[],
+                                   regression_tasks=["global"])
     result = run_tn_inductive_bias(config, tmp_path, progress=False)
     rows = _rows(result)
-    acc = {key[0] + "/" + key[2]: row["test_accuracy"] for key, row in rows.items()}
-    assert acc["wide-base/local"] > acc["wide-tip/local"]
-    assert acc["wide-tip/global"] > acc["wide-base/global"]
+    base, tip = rows["wide-base", "regression", "global"], rows["wide-tip", "regression", "global"]
+    assert base["capped"] and base["fvu_floor"] == pytest.approx(2 / 3)
+    assert base["fvu_all_inputs"] < base["fvu_floor"] + 0.05
+    assert not tip["capped"] and tip["fvu_all_inputs"] < base["fvu_floor"]
     _check_theorems(result)
