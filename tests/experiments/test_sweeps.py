@@ -100,6 +100,20 @@ def test_run_sweep_bad_input(tmp_path):
     assert {s.name for s in list_sweeps()} >= {"chern-phase-diagram", "tfim-ground-state"}
 
 
+def test_parquet_table(tmp_path):
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        with pytest.raises(ConfigError, match="'parquet' needs pyarrow"):
+            run_sweep("tfim-ground-state", {"h": [1]}, out=tmp_path, table_format="parquet")
+        return
+    result = run_sweep("tfim-ground-state", {"h": [0.5, 1.5]}, fixed={"n": 6}, out=tmp_path,
+                       table_format="parquet", backend="serial", progress=False)
+    table = pq.read_table(result["table"]).to_pylist()
+    assert [r["h"] for r in table] == [0.5, 1.5]
+    assert table[1]["energy_per_site"] == tfim_point(h=1.5, n=6)["energy_per_site"]
+
+
 def test_cli_sweep(tmp_path):
     runner = CliRunner()
     out = tmp_path / "chern"

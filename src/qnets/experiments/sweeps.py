@@ -277,6 +277,11 @@ def run_sweep(
         raise ConfigError(f"sweep {name!r}: {sorted(both)} given both as grid axes and fixed values")
     if table_format not in ("csv", "parquet"):
         raise ConfigError(f"table_format: expected 'csv' or 'parquet', got {table_format!r}")
+    if table_format == "parquet":
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise ConfigError("table_format: 'parquet' needs pyarrow (pip install pyarrow); use 'csv'")
     settings = {k: v for k, v in sweep.defaults.items() if k not in grid.names}
     settings.update(fixed)
     out = Path(out)
