@@ -200,3 +200,16 @@ def test_bad_input():
         QuantumEP(H, measurement="gaussian")
     with pytest.warns(KinkWarning):
         NegAbsLoss().error_signal([0.0])
+
+
+def test_sparse_linear_response_and_persistent_warm_start(sensor, monkeypatch):
+    from qnets.ep import quantum
+
+    H, theta, x, target, fd = sensor
+    monkeypatch.setattr(quantum, "_DENSE_SOLVE_DIM", 16)  # force the CG path at dim 64
+    grad, _ = QuantumEP(H, "mse", mode="linear_response").gradient(theta, x, target)
+    assert rel(grad, fd) < 1e-6
+    q = QuantumEP(H, "mse", beta=1e-3, method="lanczos", warm_start=True)
+    first, _ = q.gradient(theta, x, target)
+    second, _ = q.gradient(theta, x, target)  # free solve starts from the stored state
+    assert rel(first, fd) < 1e-5 and rel(second, first) < 1e-7
