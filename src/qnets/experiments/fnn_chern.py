@@ -62,7 +62,8 @@ class FnnChernConfig:
     (generation processes; ``null`` = all cores), ``cache_dir`` (``null`` =
     ``~/.cache/qnets/chern``). Network: :class:`qnets.fnn.FermionNetwork` arguments.
     Training: :class:`qnets.training.TrainConfig` fields. ``n_phase``: clean samples of the
-    phase diagram.
+    phase diagram. ``train_subset``: train on a seeded random subset of this many of the
+    generated training samples (the full test set is kept; for CPU-limited runs).
     """
 
     readout: str = "ldos"
@@ -95,6 +96,7 @@ class FnnChernConfig:
     device: str = "cpu"
     threads: int | None = None
     n_phase: int = 100
+    train_subset: int | None = None
 
     def __post_init__(self):
         if self.readout not in _READOUTS:
@@ -118,6 +120,8 @@ class FnnChernConfig:
                 raise ConfigError(f"{name}: expected an integer ≥ 0, got {value!r}")
         if self.n_train_clean + self.n_train_disordered < 1 or self.n_test_clean + self.n_test_disordered < 1:
             raise ConfigError("n_train_*/n_test_*: need at least one training and one test sample")
+        if self.train_subset is not None and (not isinstance(self.train_subset, int) or self.train_subset < 1):
+            raise ConfigError(f"train_subset: expected null or a positive integer, got {self.train_subset!r}")
         if not isinstance(self.n_phase, int) or self.n_phase < 2:
             raise ConfigError(f"n_phase: expected an integer ≥ 2, got {self.n_phase!r}")
 
@@ -250,6 +254,9 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
 
     t0 = time.perf_counter()
     train_values, train_labels, _, rows, cols = chern_data(config, "train")
+    if config.train_subset is not None and config.train_subset < len(train_labels):
+        keep = np.sort(np.random.default_rng(config.seed).choice(len(train_labels), config.train_subset, replace=False))
+        train_values, train_labels = train_values[keep], train_labels[keep]
     test_values, test_labels, test_clean, _, _ = chern_data(config, "test")
     data_seconds = time.perf_counter() - t0
     dtype = _DTYPES[config.dtype]
