@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from qnets.errors import ConfigError, ShapeError
+from qnets.experiments.config import load_config_file
 from qnets.experiments.fnn_fk import (
     FKNetwork,
-    FnnFkMetalConfig,
     FnnFkStripeConfig,
     crossing_point,
     fk_dataset,
@@ -25,6 +25,7 @@ from qnets.experiments.fnn_fk import (
     pack_features,
 )
 from qnets.experiments.registry import get_experiment
+from qnets.greens import block_tridiagonal
 from qnets.hamiltonians import falicov_kimball, half_filling_mu
 
 _SMALL = {"L": 4, "n_matsubara": 6, "dmft_tol": 1e-5}
@@ -66,7 +67,8 @@ def test_matsubara_readout_matches_the_dense_inverse_of_system_plus_network():
     expected = np.zeros(2)
     for n, omega in enumerate((2 * np.arange(3) + 1) * math.pi * T):
         system = torch.from_numpy(h0 + np.diag(data.sigma[0, n]))[None].to(torch.complex128)
-        full = model.network.hamiltonian(system)[0].detach().numpy()
+        onsite, hoppings = model.network.layer_matrices()
+        full = block_tridiagonal([system, *onsite], hoppings)[0].detach().numpy()
         g = np.linalg.inv(1j * omega * np.eye(len(full)) - full)
         expected += (-2 / math.pi) * (-1) ** n * np.diag(g).imag[-2:]
     np.testing.assert_allclose(logits, expected, rtol=1e-10)
@@ -122,19 +124,15 @@ def test_bad_dataset_and_feature_arguments():
         FKNetwork(4, 6, hidden=[3])(torch.zeros(2, 7, dtype=torch.float64))
 
 
-def _ci_run(name, config, tmp_path):
+def _ci_run(name, tmp_path):
     experiment = get_experiment(name)
+    config = load_config_file(experiment.config_cls, "ci-small", name)
     return experiment.run(config, tmp_path, progress=False)
-
-
-_CI = {"L": 6, "n_matsubara": 10, "n_train": 160, "n_test": 40, "hidden": [16, 8], "batch_size": 16,
-       "lr": 1e-2, "init_bound": 0.5, "in_situ": False, "sweep_points": 21, "dmft_tol": 1e-5}
 
 
 def test_ci_sized_fnn_fk_stripe(tmp_path):
     """Spec B9 (CI-sized): 6×6, T = 0.05, 10 frequencies, 200 samples, 2 epochs."""
-    config = FnnFkStripeConfig(temperature=0.05, epochs=2, seed=1, **_CI)
-    result = _ci_run("fnn-fk-stripe", config, tmp_path)
+    result = _ci_run("fnn-fk-stripe", tmp_path)
     assert result["best_test_accuracy"] >= 0.95
     assert 0.45 <= result["fnn_boundary"] <= 0.75
     assert result["dmft_checkerboard_below_0.1_from"] <= 0.7
@@ -143,8 +141,7 @@ def test_ci_sized_fnn_fk_stripe(tmp_path):
 
 def test_ci_sized_fnn_fk_metal(tmp_path):
     """Spec B10 (CI-sized): 6×6 metal vs checkerboard, sweep at T = 0.11."""
-    config = FnnFkMetalConfig(epochs=10, **_CI)
-    result = _ci_run("fnn-fk-metal", config, tmp_path)
+    result = _ci_run("fnn-fk-metal", tmp_path)
     assert result["best_test_accuracy"] >= 0.9
     assert 1.4 <= result["fnn_boundary"] <= 2.3
     assert 1.4 <= result["dmft_checkerboard_above_0.1_from"] <= 2.0
