@@ -39,20 +39,23 @@ def test_labels_sampling_and_metrics():
         phase_labels(np.ones((2, 2)))
 
 
-def _train(couplings, seed, n_batches):
+def _train(couplings, seed, n_batches, eval_every=0):
     H = cluster_ising_sensor(4, couplings=couplings)
     names = H.names("trainable")
     penalty = HingePenalty(0.02, 0.1, names=[n for n in names if n.startswith("c_")])
     q = QuantumEP(H, "mse", beta=0.4, mode="symmetric", penalty=penalty)
     test_x = sample_triangle(100, np.random.default_rng(12345))
     return train_phase_sensor(q, sensor_theta0(names, seed), n_batches=n_batches,
-                              batch_size=10, lr=0.01, seed=seed, test_x=test_x)
+                              batch_size=10, lr=0.01, seed=seed, test_x=test_x,
+                              eval_every=eval_every)
 
 
 def test_short_training_improves_the_loss():
-    result = _train("xyz", seed=1, n_batches=30)
+    result = _train("xyz", seed=1, n_batches=40, eval_every=20)
     assert result["theta"].shape == (51,)
-    assert result["final"]["max_choice"] >= 0.5
+    first, last = result["history"][1], result["history"][-1]  # batches 20 and 40
+    assert last["train_loss"] < first["train_loss"]  # measured 0.757 → 0.625
+    assert last["single_shot"] > result["history"][0]["single_shot"] + 0.1  # 0.13 → 0.32
 
 
 @pytest.mark.slow
