@@ -43,7 +43,8 @@ class EntanglementProfile:
     spectra : list of numpy.ndarray
         Normalised Schmidt values per cut (descending, ``Σ s² = 1``).
     bond_dims : numpy.ndarray of int, shape (n_cuts,)
-        Dimension of the cut bond; ``S ≤ ln(bond_dim)`` (:attr:`bounds`).
+        Largest possible Schmidt rank of the cut: the bond dimension, capped for an MPS by
+        the Hilbert-space dimension of the smaller side; ``S ≤ ln(bond_dim)`` (:attr:`bounds`).
     base : float or None
     labels : list of str
         Short human-readable description of each cut.
@@ -138,10 +139,18 @@ def entanglement_profile(model, *, base: float | None = None) -> EntanglementPro
         cuts=cuts,
         entropies=np.array([spectrum_entropy(s, base=base) for s in spectra]),
         spectra=spectra,
-        bond_dims=np.array(mps.bond_dims, dtype=np.int64),
+        bond_dims=_effective_bonds(mps),
         base=base,
         labels=labels,
     )
+
+
+def _effective_bonds(mps: MPS) -> np.ndarray:
+    """``min(χ_k, Π_{i≤k} d_i, Π_{i>k} d_i)`` per cut: the largest possible Schmidt rank."""
+    logd = np.log(np.array(mps.phys_dims, dtype=np.float64))
+    left, right = np.cumsum(logd)[:-1], np.cumsum(logd[::-1])[::-1][1:]
+    cap = np.exp(np.minimum(np.minimum(left, right), 62 * np.log(2)))
+    return np.minimum(np.array(mps.bond_dims, dtype=np.int64), np.round(cap).astype(np.int64))
 
 
 @torch.no_grad()
