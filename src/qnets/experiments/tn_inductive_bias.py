@@ -20,6 +20,7 @@ best of ``seeds`` (selected by training accuracy; test accuracy reported).
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,9 +252,11 @@ def _plot(results: list[dict], run_dir: Path) -> None:
     from qnets.plotting.curves import _pyplot
 
     plt = _pyplot()
-    panels = sorted({(r["mode"], r["task"]) for r in results})
-    _fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False)
-    for ax, (mode, task) in zip(axes[0], panels):
+    modes = [m for m in ("classification", "regression") if any(r["mode"] == m for r in results)]
+    tasks = [t for t in TASKS if any(r["task"] == t for r in results)]
+    _, axes = plt.subplots(len(modes), len(tasks), figsize=(5.4 * len(tasks), 4 * len(modes)), squeeze=False)
+    for (row, mode), (col, task) in itertools.product(enumerate(modes), enumerate(tasks)):
+        ax = axes[row][col]
         key = "test_accuracy" if mode == "classification" else "fvu_all_inputs"
         for family, style in (("wide-base", "C0-o"), ("wide-tip", "C3-s")):
             rows = sorted((r for r in results if r["family"] == family and r["task"] == task and r["mode"] == mode),
