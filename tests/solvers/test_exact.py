@@ -135,3 +135,31 @@ def test_gibbs_state_matches_dense_exponential(T):
     cold = gibbs_state(H, 1e-3)
     gs = ground_state(H)
     assert abs(cold.expectation(op) - gs.expectation(op)) < 1e-8
+
+
+def test_symmetry_sectors():
+    N = 10
+    H = tfim(N, J=1.0, h=0.5)
+    parity = " ".join(f"X{j}" for j in range(N))
+    full = np.linalg.eigvalsh(H.dense())
+    even = ground_state(H, method="lanczos", sector=(parity, 1))
+    odd = ground_state(H, method="dense", sector=(parity, -1))
+    # the even sector holds the free-fermion (antiperiodic) ground state, the odd one E1
+    assert abs(even.energy - tfim_free_fermion_energy(N, 1.0, 0.5)) < 1e-10
+    assert abs(odd.energy - full[1]) < 1e-10 and even.residual < 1e-8
+    assert np.isclose(pauli(N, parity).expectation(even.state), 1.0)
+    assert np.isclose(pauli(N, parity).expectation(odd.state), -1.0)
+    # a diagonal (Z-type) symmetry: total Z parity of the XXZ-free Ising chain without field
+    ising = SpinHamiltonian(4)
+    ising.add("zz", [(-1.0, f"Z{j} Z{j + 1}") for j in range(3)])
+    ising.add("xx", [(0.3, f"X{j} X{j + 1}") for j in range(3)])
+    zpar = "Z0 Z1 Z2 Z3"
+    energies = sorted(ground_state(ising, sector=(zpar, s), warn_degenerate=False).energy
+                      for s in (1, -1))
+    assert abs(energies[0] - np.linalg.eigvalsh(ising.dense())[0]) < 1e-12
+    with pytest.raises(ConfigError, match="does not commute with H"):
+        ground_state(H, sector=("Z0", 1))
+    with pytest.raises(ConfigError, match="single non-identity Pauli string"):
+        ground_state(H, sector=(pauli(N, "X0") + pauli(N, "X1"), 1))
+    with pytest.raises(ConfigError, match="sector sign must be"):
+        ground_state(H, sector=(parity, 0))

@@ -256,6 +256,7 @@ def ground_state(
     max_dense_qubits: int = 12,
     degeneracy_tol: float = 1e-8,
     warn_degenerate: bool = True,
+    sector=None,
     **dmrg_options,
 ) -> GroundState:
     r"""Lowest eigenpair ``H|ψ0⟩ = E0|ψ0⟩`` (and the gap) of a Hermitian ``H``.
@@ -278,6 +279,11 @@ def ground_state(
         Size guard: ``dense`` refuses matrices with more than ``2^max_dense_qubits`` rows.
     degeneracy_tol : float
         Relative gap below which a :class:`~qnets.errors.DegeneracyWarning` is emitted.
+    sector : (PauliSum or str, ±1), optional
+        Restrict to the ``±1`` eigenspace of a Pauli-string symmetry ``P`` (``P² = 1``,
+        ``[H, P] = 0``), e.g. ``('X0 X1 … X(n−1)', +1)`` for the TFIM parity. The sector
+        has half the dimension; ``state`` is returned in the full basis and ``gap`` is the
+        gap within the sector.
     **dmrg_options
         ``bond_dims``, ``cutoffs``, ``max_sweeps``, ``dmrg_tol`` for ``method='dmrg'``.
 
@@ -304,8 +310,14 @@ def ground_state(
             "exact methods; use method='dmrg' for 1-D chains"
         )
     M, spin = hamiltonian_matrix(H, params, x=x, theta=theta, nu=nu)
+    M_full, iso = M, None
+    if sector is not None:
+        iso = _sector_isometry(sector, M)
+        M = (iso.conj().T @ M @ iso).tocsr()
+        if v0 is not None:
+            v0 = iso.conj().T @ _start_vector(v0, M_full)
     if method == "auto":
-        method = "dense" if _n_qubits(M) <= _AUTO_DENSE_QUBITS else "lanczos"
+        method = "dense" if _n_qubits(M_full) <= _AUTO_DENSE_QUBITS else "lanczos"
     k = 2 if gap else 1
     converged = True
     info: dict = {}
@@ -331,14 +343,53 @@ def ground_state(
             )
         order = np.argsort(w)
         w, V = w[order], V[:, order]
-    psi = V[:, 0]
+    psi = V[:, 0] if iso is None else iso @ V[:, 0]
     psi = psi / np.linalg.norm(psi)
-    residual = float(np.linalg.norm(M @ psi - w[0] * psi))
+    residual = float(np.linalg.norm(M_full @ psi - w[0] * psi))
     gap_value = _check_gap(np.asarray(w), degeneracy_tol, warn_degenerate) if gap else None
     return GroundState(
         energy=float(w[0]), state=psi, gap=gap_value, converged=converged, method=method,
         energies=np.asarray(w, dtype=np.float64), residual=residual, hamiltonian=spin, info=info,
     )
+
+
+def _sector_isometry(sector, M) -> sp.csr_matrix:
+    r"""Isometry ``V`` (``2^n × 2^{n−1}``) onto the ``s = ±1`` eigenspace of a Pauli string ``P``.
+
+    With ``P|b⟩ = c(b)|b ⊕ x⟩``: for ``x = 0`` the basis states with ``c(b) = s``; else one
+    column ``(|b⟩ + s c(b)|b ⊕ x⟩)/√2`` per pair ``b < b ⊕ x``.
+    """
+    if not (isinstance(sector, (tuple, list)) and len(sector) == 2):
+        raise ConfigError(f"sector must be (pauli_string, ±1); got {sector!r}")
+    op, sign = sector
+    if isinstance(sign, bool) or sign not in (1, -1):
+        raise ConfigError(f"sector sign must be +1 or −1; got {sign!r}")
+    n = round(_n_qubits(M))
+    P = as_pauli_sum(n, op, "sector operator")
+    if len(P) != 1 or P.coefficients[0] != 1 or not P.is_hermitian or P.support == ():
+        raise ConfigError(f"sector operator must be a single non-identity Pauli string; got {P!r}")
+    Pm = P.to_sparse(np.complex128)
+    commutator = (M @ Pm - Pm @ M)
+    if commutator.nnz and abs(commutator).max() > 1e-10 * max(1.0, abs(M).max()):
+        raise ConfigError(f"sector operator {P!r} does not commute with H; no symmetry sector")
+    x = next(iter(P._groups()))
+    dim = M.shape[0]
+    b = np.arange(dim, dtype=np.int64)
+    c = np.asarray(Pm[b ^ x, b]).ravel()  # P[b^x, b] = c(b)
+    if x == 0:
+        keep = np.flatnonzero(np.isclose(c, sign))
+        data, rows, cols = np.ones(len(keep)), keep, np.arange(len(keep))
+        shape = (dim, len(keep))
+    else:
+        rep = b[b < (b ^ x)]
+        cols = np.arange(len(rep))
+        rows = np.concatenate([rep, rep ^ x])
+        data = np.concatenate([np.ones(len(rep)), sign * c[rep]]) / np.sqrt(2)
+        cols = np.concatenate([cols, cols])
+        shape = (dim, len(rep))
+    real = np.allclose(np.imag(data), 0) and not np.iscomplexobj(M)
+    data = np.real(data) if real else data.astype(np.complex128)
+    return sp.csr_matrix((data, (rows, cols)), shape=shape)
 
 
 def gibbs_state(H, T: float, *, params=None, x=None, theta=None, nu=None,
