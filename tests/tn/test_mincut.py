@@ -72,6 +72,20 @@ def test_t2_2d_hyperedge_semantics(widths):
         assert mincut_bound(widths, canonical_partition("left-right", 16, "2d"), "2d", in_features=2) == 5
 
 
+def test_values_quoted_in_results():
+    names = ("left-right", "odd-even", "blocks-2", "random")
+    for n, m, widths, expected in [(8, 3, (3, 5, 7), [5, 81, 9, 81]), (16, 2, (3, 5, 7, 7), [7, 256, 81, 192])]:
+        got = [mincut_bound(widths, canonical_partition(p, n, seed=n + m), in_features=m) for p in names]
+        assert got == expected
+    for widths, names2d, hyper, node in [
+        ((2, 2), ("checkerboard", "column-interleave", "left-right"), [16, 16, 2], [256, 256, 4]),
+        ((3, 5), ("checkerboard", "left-right"), [81, 5], [256, 9]),
+    ]:
+        parts = [canonical_partition(p, 16, "2d") for p in names2d]
+        assert [mincut_bound(widths, p, "2d", in_features=2) for p in parts] == hyper
+        assert [mincut_bound(widths, p, "2d", in_features=2, semantics="node") for p in parts] == node
+
+
 def _left_right_closed_form(m: int, widths: tuple[int, ...]) -> int:
     """Spec §1.4: r_{L-t} has exponent max(1, 2^{t-2}) from the root down; M has N/2."""
     n_layers = len(widths)
