@@ -307,13 +307,15 @@ def run_tn_inductive_bias(
     targets |= {("regression", t): regression_target(t, m) for t in config.regression_tasks}
     required = {key: matricization_rank(value, partitions[key[1]]) for key, value in targets.items()}
     jobs = []  # (mode, task, data)
-    for k, task in enumerate(config.tasks):
+    for task in config.tasks:  # data seeds depend on the task's name, not on its list position
+        k = TASKS.index(task)
         data = (
             make_dependency_task(task, config.n_train, m, seed=[config.data_seed, k, 0]),
             make_dependency_task(task, config.n_test, m, seed=[config.data_seed, k, 1]),
         )
         jobs.append(("classification", task, data))
-    for k, task in enumerate(config.regression_tasks):
+    for task in config.regression_tasks:
+        k = TASKS.index(task)
         data = (
             _uniform_task(task, config.n_train, targets["regression", task], [config.data_seed, k, 2]),
             _uniform_task(task, config.n_test, targets["regression", task], [config.data_seed, k, 3]),
