@@ -179,6 +179,12 @@ class _ProductCircuit(nn.Module):
         device,
         seed,
     ) -> None:
+        """Validate and build the weights.
+
+        ``shared_kernel``: ``None`` one matrix per (output position, window offset)
+        (locally connected); ``False`` one matrix per layer (ConvAC 1 × 1 convolution);
+        ``True`` one matrix per window offset (a convolution kernel).
+        """
         self.n_inputs = _check_int("n_inputs", n_inputs)
         self.in_features = _check_int("in_features", in_features)
         self.n_outputs = _check_int("n_outputs", n_outputs)
