@@ -6,6 +6,7 @@ Spec: ``specs/qep.md``.
 from __future__ import annotations
 
 from qnets.ep.classical import EPResult, HopfieldEP, hard_sigmoid
+from qnets.ep.classical_implicit import implicit_gradient
 from qnets.ep.constraints import HingePenalty, clip_parameters
 from qnets.ep.losses import (
     CrossEntropyLoss,
@@ -24,7 +25,7 @@ from qnets.ep.measurement import (
 )
 from qnets.ep.quantum import FiniteDifferenceGradient, QuantumEP
 
-__all__: list[str] = ["EPResult", "HopfieldEP", "hard_sigmoid"]
+__all__: list[str] = ["EPResult", "HopfieldEP", "hard_sigmoid", "implicit_gradient"]
 
 __all__ += [
     "CrossEntropyLoss",
