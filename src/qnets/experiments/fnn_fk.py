@@ -26,7 +26,9 @@ index, not checkpointed) and treated as a constant (no gradient through DMFT). W
 (the spec's CI-sized protocol). Choices where the spec is silent: the embedding uses the
 network's current parameters without gradient; samples whose DMFT has not converged after
 ``dmft_max_iter`` iterations are kept (their number is reported); the phase-diagram sweep
-uses ``μ`` at the d half-filling value (offset 0) for ``fnn-fk-stripe``.
+uses ``μ`` at the d half-filling value (offset 0) for ``fnn-fk-stripe``; the DMFT order
+parameters in the figure are those of the bare lattice (no network attached), also when the
+network's own inputs were solved in situ.
 
 Data (spec §4.3, every sample seeded by its own ``SeedSequence`` child, cached as ``.npz``):
 
