@@ -336,7 +336,8 @@ class FKNetwork(nn.Module):
     Notes
     -----
     ``forward(x)`` takes :func:`pack_features` rows and returns ``(B, 2)`` real logits
-    ``y_o`` (module docstring). Computation is complex128.
+    ``y_o`` (module docstring). Computation is complex128. The lattice has ``t = 1``
+    (``H_0 = −Σ_NN − t' Σ_NNN − μ``, :func:`qnets.hamiltonians.falicov_kimball`).
     """
 
     def __init__(self, L: int, n_matsubara: int, *, hidden=(100, 64), init_bound: float = 0.05,
@@ -371,7 +372,7 @@ class FKNetwork(nn.Module):
         half = self.m * self.n_sites
         sigma = torch.complex(x[:, _HEADER : _HEADER + half], x[:, _HEADER + half :])
         h0 = (
-            self.nn_hopping * 1.0
+            self.nn_hopping
             + t_prime[:, None, None] * self.nnn_hopping
             - mu[:, None, None] * torch.eye(self.n_sites, dtype=x.dtype, device=x.device)
         )
@@ -390,13 +391,12 @@ class FKNetwork(nn.Module):
             per_t = embedding_self_energy(onsite, hoppings, 1j * values[:, None] * odd)
             return per_t[inverse]
 
-    def _solve_in_situ(self, index, U, T, h0, sigma):
+    def _solve_in_situ(self, index, U, T, h0, omega, sigma):
         from qnets.solvers import solve_dmft
 
         start = torch.stack([
             self._warm.get(int(i), s) for i, s in zip(index.tolist(), sigma)
         ])
-        omega = (2 * torch.arange(self.m, dtype=T.dtype, device=T.device) + 1) * math.pi * T[:, None]
         result = solve_dmft(
             h0.detach(), U.detach(), T.detach(), n_matsubara=2 * self.m, sigma0=start,
             embedding=self.embedding(omega), on_failure="ignore", device=h0.device,
@@ -413,7 +413,7 @@ class FKNetwork(nn.Module):
 
         index, U, T, h0, omega, sigma = self._unpack(x)
         if self.in_situ:
-            sigma = self._solve_in_situ(index, U, T, h0, sigma)
+            sigma = self._solve_in_situ(index, U, T, h0, omega, sigma)
         batch, m, n = sigma.shape
         z = (1j * omega).reshape(-1)
         eye = torch.eye(n, dtype=torch.complex128, device=x.device)
