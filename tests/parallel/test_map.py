@@ -1,6 +1,7 @@
 """map_grid: backends agree, grid order, retries, failures with their grid point, bad input."""
 
 import math
+import socket
 import sys
 import time
 from pathlib import Path
@@ -77,13 +78,20 @@ def test_a_dying_worker_is_reported():
         map_grid(helpers.die, [1, 2], backend="process", workers=1, progress=False)
 
 
-def test_unreachable_scheduler_fails_fast_with_a_clear_error():
+@pytest.mark.parametrize("kind", ["closed port", "silent listener", "malformed"])
+def test_unreachable_scheduler_fails_fast_with_a_clear_error(kind):
     pytest.importorskip("dask.distributed")
-    start = time.perf_counter()
-    with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"):
-        map_grid(helpers.square_plus, GRID, backend="dask", scheduler="tcp://127.0.0.1:9",
-                 timeout=1.5, progress=False)
-    assert time.perf_counter() - start < 15
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        address = {"closed port": "tcp://127.0.0.1:9",
+                   "silent listener": f"tcp://127.0.0.1:{listener.getsockname()[1]}",
+                   "malformed": "not-an-address"}[kind]
+        start = time.perf_counter()
+        with pytest.raises(ClusterError, match=f"cannot reach the Dask scheduler at '{address}'"):
+            map_grid(helpers.square_plus, GRID, backend="dask", scheduler=address, timeout=1.5,
+                     progress=False)
+        assert time.perf_counter() - start < 15
 
 
 @pytest.mark.parametrize(

@@ -203,6 +203,40 @@ def _run_process(fn, chunks, state: _Progress, retries, workers, _scheduler, _ti
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Ask the scheduler at ``address`` for its identity, giving up after ``timeout`` seconds.
+
+    ``distributed.Client(address, timeout=...)`` can wait forever on an endpoint that accepts
+    connections but never answers; this probe runs in its own thread and event loop (so it
+    also works under Jupyter's running loop) and raises :class:`TimeoutError` or
+    :class:`OSError` instead.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from distributed.comm import connect
+
+    async def probe():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            reply = await comm.read()
+        finally:
+            comm.abort()
+        if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+            raise OSError(f"the endpoint answered but is not a Dask scheduler ({str(reply)[:80]!r})")
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(asyncio.run, asyncio.wait_for(probe(), timeout))
+    try:
+        future.result(timeout=timeout + 2.0)
+    except (FutureTimeout, TimeoutError):  # the thread's deadline, or asyncio.wait_for's
+        raise TimeoutError(f"no answer within {timeout:g} s") from None
+    finally:
+        pool.shutdown(wait=False)
+
+
 def _dask_client(scheduler, workers: int, timeout: float):
     """``(client, owned)``: a client for ``scheduler`` and what map_grid must close after use."""
     try:
@@ -225,6 +259,7 @@ def _dask_client(scheduler, workers: int, timeout: float):
         return scheduler, []
     if isinstance(scheduler, str):
         try:
+            _probe_scheduler(scheduler, timeout)
             client = Client(scheduler, timeout=timeout)
             return client, [client]
         except (OSError, TimeoutError, ValueError) as exc:
