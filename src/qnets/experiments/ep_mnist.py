@@ -5,8 +5,9 @@ network (:class:`qnets.ep.HopfieldEP`), squared-error output layer, 20 free / 4 
 Euler steps of size 0.5, β = 0.5 with a random sign per minibatch, persistent free-phase
 states per training sample, batch 20, plain SGD with per-layer learning rates 0.1 and 0.05,
 25 epochs. Test accuracy is measured after a free relaxation from zero of ``eval_steps``
-steps (no persistent state). Packaged config ``ep-mnist-ci-small`` (2×2-pooled MNIST, 5k
-samples) runs in about a minute.
+steps (no persistent state). Packaged configs: ``ep-mnist-symmetric`` (symmetric nudging,
+no persistent states) and ``ep-mnist-ci-small`` (2×2-pooled MNIST, 5k samples, about a
+minute).
 
 The run directory gets ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one record
 per epoch), ``checkpoint.pt`` (model, persistent states, shuffling generator; resumable with
