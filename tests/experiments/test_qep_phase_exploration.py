@@ -39,3 +39,18 @@ def test_config_validation():
         resolve_config("qep-phase-exploration", overrides=["mode=bad"])
     with pytest.raises(ConfigError, match="iterations"):
         resolve_config("qep-phase-exploration", overrides=["iterations=0"])
+
+
+def test_descent_continues_a_partial_trajectory():
+    from qnets.cli.qep_demo import exploration_chain
+    from qnets.ep import NegAbsLoss, QuantumEP
+    from qnets.experiments.qep_phase_exploration import normalised_descent
+
+    q = QuantumEP(exploration_chain(6), NegAbsLoss(), beta=0.1, mode="one_sided", method="dense",
+                  gap=False)
+    saved = []
+    full = normalised_descent(q, [0.8, 0.3], iterations=6, lr=0.1,
+                              callback=lambda p: saved.append(json.loads(json.dumps(p))))
+    assert len(saved) == 6 and len(saved[2]["grad_norm"]) == 3
+    resumed = normalised_descent(q, [0.8, 0.3], iterations=6, lr=0.1, partial=saved[2])
+    assert np.allclose(resumed["theta"], full["theta"]) and np.allclose(resumed["loss"], full["loss"])

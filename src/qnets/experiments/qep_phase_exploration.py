@@ -87,7 +87,8 @@ class QepPhaseExplorationConfig:
         _check_starts(self.starts, 2)
 
 
-def normalised_descent(estimator, theta0, *, iterations: int, lr: float, x=None) -> dict:
+def normalised_descent(estimator, theta0, *, iterations: int, lr: float, x=None, partial=None,
+                       callback=None) -> dict:
     r"""Normalised gradient descent ``θ_{t+1} = θ_t − lr · g_t / |g_t|`` with QEP gradients.
 
     Parameters
@@ -99,6 +100,11 @@ def normalised_descent(estimator, theta0, *, iterations: int, lr: float, x=None)
         Number of updates.
     lr : float
         Step length in parameter space.
+    partial : dict, optional
+        A trajectory of this function cut short (``theta``, ``loss``, ``grad_norm``,
+        ``outputs`` without the end-point entries): continue it instead of starting anew.
+    callback : callable, optional
+        ``callback(partial_trajectory)`` after every update (for checkpoints).
 
     Returns
     -------
@@ -110,7 +116,11 @@ def normalised_descent(estimator, theta0, *, iterations: int, lr: float, x=None)
     """
     theta = np.asarray(theta0, dtype=np.float64).copy()
     thetas, losses, norms, outputs = [theta.tolist()], [], [], []
-    for _ in range(iterations):
+    if partial is not None:
+        thetas, losses = list(partial["theta"]), list(partial["loss"])
+        norms, outputs = list(partial["grad_norm"]), list(partial["outputs"])
+        theta = np.asarray(thetas[-1], dtype=np.float64)
+    for _ in range(len(norms), iterations):
         g, info = estimator.gradient(theta, x)
         losses.append(float(info["loss"]))
         outputs.append(np.asarray(info["outputs"], dtype=float).tolist())
@@ -118,6 +128,8 @@ def normalised_descent(estimator, theta0, *, iterations: int, lr: float, x=None)
         norms.append(norm)
         theta = theta - lr * g / max(norm, 1e-300)
         thetas.append(theta.tolist())
+        if callback is not None:
+            callback({"theta": thetas, "loss": losses, "grad_norm": norms, "outputs": outputs})
     losses.append(float(estimator.loss_value(theta, x)))
     outputs.append(np.asarray(estimator.outputs(theta, x), dtype=float).tolist())
     return {"theta": thetas, "loss": losses, "grad_norm": norms, "outputs": outputs}
@@ -130,20 +142,47 @@ def loss_marks(values, iterations: int, marks=(0, 10, 19, 20, 99)) -> dict:
     return out
 
 
+def _open_run(run_dir, config) -> Path:
+    """Create the run directory; write ``config.yaml`` and ``environment.json``."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml(run_dir / "config.yaml", config_to_dict(config))
+    write_json(run_dir / "environment.json", environment_info())
+    return run_dir
+
+
+def _close_run(run_dir: Path, summary: dict, figure) -> dict:
+    """Draw the figure (``figure()`` returns its file name), write ``final.json``."""
+    try:
+        summary["figures"] = [figure()]
+    except ImportError as error:  # matplotlib is an optional extra
+        summary["figures"] = f"not written: {error}"
+    write_json(run_dir / "final.json", summary)
+    return summary
+
+
 def _run_starts(config, run_dir: Path, estimator, starts, resume: bool, progress: bool,
-                label=lambda s: s) -> list[dict]:
-    """Run :func:`normalised_descent` from each start; ``start_<i>.json`` per start."""
+                label=lambda s: s, prefix: str = "start") -> list[dict]:
+    """Run :func:`normalised_descent` from each start; ``<prefix>_<i>.json`` per start.
+
+    Every update is checkpointed to ``<prefix>_<i>.partial.json``; ``resume`` skips finished
+    starts and continues a partial one.
+    """
     runs = []
     for i, start in enumerate(starts):
-        path = run_dir / f"start_{i}.json"
+        path = run_dir / f"{prefix}_{i}.json"
         if resume and path.exists():
             runs.append(json.loads(path.read_text()))
             continue
         t0 = time.perf_counter()
-        traj = normalised_descent(estimator, start, iterations=config.iterations, lr=config.lr)
+        partial_path = run_dir / f"{prefix}_{i}.partial.json"
+        partial = json.loads(partial_path.read_text()) if resume and partial_path.exists() else None
+        traj = normalised_descent(estimator, start, iterations=config.iterations, lr=config.lr,
+                                  partial=partial, callback=lambda p, path=partial_path: write_json(path, p))
         run = {"start": list(start), "end": traj["theta"][-1], **traj,
                "seconds": time.perf_counter() - t0}
         write_json(path, run)
+        partial_path.unlink(missing_ok=True)
         if progress:
             print(f"start {label(start)}: loss {traj['loss'][0]:+.4f} → {traj['loss'][-1]:+.4f}, "
                   f"end {np.round(traj['theta'][-1], 4).tolist()} ({run['seconds']:.1f} s)",
@@ -183,10 +222,7 @@ def run_qep_phase_exploration(config: QepPhaseExplorationConfig, run_dir: Path, 
     from qnets.cli.qep_demo import exploration_chain
     from qnets.ep import NegAbsLoss, QuantumEP
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_yaml(run_dir / "config.yaml", config_to_dict(config))
-    write_json(run_dir / "environment.json", environment_info())
+    run_dir = _open_run(run_dir, config)
     start = time.perf_counter()
     with threadpool_limits(config.threads):
         q = QuantumEP(exploration_chain(config.n), NegAbsLoss(), beta=config.beta,
@@ -205,12 +241,7 @@ def run_qep_phase_exploration(config: QepPhaseExplorationConfig, run_dir: Path, 
         "map_seconds": t_map,
         "seconds_this_call": time.perf_counter() - start,
     }
-    try:
-        summary["figures"] = [_figure(run_dir, config, runs, axis, values)]
-    except ImportError as error:  # matplotlib is an optional extra
-        summary["figures"] = f"not written: {error}"
-    write_json(run_dir / "final.json", summary)
-    return summary
+    return _close_run(run_dir, summary, lambda: _figure(run_dir, config, runs, axis, values))
 
 
 def _figure(run_dir: Path, config, runs, axis, values) -> str:

@@ -24,7 +24,8 @@ analytically. Normalised steps ``lr`` = 0.1, 100 iterations, from ``(g_ZZ, g_1, 
 Outputs: ``start_<i>.json`` (trajectory ``(g_ZZ, g_1, g_2)_t``, loss, free outputs;
 skipped on ``--resume``), ``final.json`` (slope ``−L`` at iterations 0, 10, 20, 99 and the
 end; end points; for each run the crossover of ``⟨X_0 X_4⟩(g_X)`` at the final ``g_ZZ`` —
-the field of steepest slope on a ``curve_points`` grid — next to the pair's midpoint) and
+the local maximum of ``|d⟨X_0X_4⟩/dg_X|`` on a ``curve_points`` grid nearest the pair —
+next to the pair's midpoint) and
 ``sensitivity.png`` (trajectories in the ``(g_1, g_2)`` plane over iterations, slope curve,
 and the correlator curve at the final ``g_ZZ`` with the pair marked).
 """
@@ -38,10 +39,14 @@ from pathlib import Path
 import numpy as np
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict
-from qnets.experiments.qep_phase_exploration import _check_starts, _run_starts, check_positive_ints
+from qnets.experiments.qep_phase_exploration import (
+    _check_starts,
+    _close_run,
+    _open_run,
+    _run_starts,
+    check_positive_ints,
+)
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import environment_info, write_json, write_yaml
 
 __all__ = ["QepSensitivityConfig", "run_qep_sensitivity", "slope_copies"]
 
@@ -112,17 +117,24 @@ def _estimator(config):
     return q
 
 
-def _crossover(config, g_zz: float):
-    """``⟨X0 X4⟩(g_X)`` at fixed ``g_ZZ`` and the field of steepest slope."""
+def _crossover(config, g_zz: float, near: float):
+    """``⟨X0 X4⟩(g_X)`` at fixed ``g_ZZ`` and the steepest point nearest ``near``.
+
+    Returns ``(fields, correlator, g_star, |slope(g_star)|)`` where ``g_star`` is the local
+    maximum of ``|d⟨X0 X4⟩/dg_X|`` (grid derivative) closest to ``near`` (the pair's midpoint):
+    the crossover flank the pair sits on.
+    """
     from qnets.cli.qep_demo import exploration_chain
     from qnets.ep import NegAbsLoss, QuantumEP
 
     q = QuantumEP(exploration_chain(config.n), NegAbsLoss(), beta=1.0, gap=False, warm_start=True)
     fields = np.linspace(-config.curve_range, config.curve_range, config.curve_points)
     corr = np.array([-q.outputs(np.array([g, g_zz]))[0] for g in fields])
-    slope = np.gradient(corr, fields)
-    k = int(np.argmax(np.abs(slope)))
-    return fields, corr, float(fields[k]), float(abs(slope[k]))
+    slope = np.abs(np.gradient(corr, fields))
+    peaks = [k for k in range(len(slope))
+             if slope[k] >= slope[max(k - 1, 0)] and slope[k] >= slope[min(k + 1, len(slope) - 1)]]
+    k = min(peaks, key=lambda k: abs(fields[k] - near))
+    return fields, corr, float(fields[k]), float(slope[k])
 
 
 @register(
@@ -135,10 +147,7 @@ def run_qep_sensitivity(config: QepSensitivityConfig, run_dir: Path, *, resume: 
     """Run every start; locate the crossover at the final ``g_ZZ``; write summary and figure."""
     from threadpoolctl import threadpool_limits
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_yaml(run_dir / "config.yaml", config_to_dict(config))
-    write_json(run_dir / "environment.json", environment_info())
+    run_dir = _open_run(run_dir, config)
     start = time.perf_counter()
     summaries, curves = [], []
     with threadpool_limits(config.threads):
@@ -147,7 +156,7 @@ def run_qep_sensitivity(config: QepSensitivityConfig, run_dir: Path, *, resume: 
         for run in runs:
             slopes = [-v for v in run["loss"]]
             g_zz, g1, g2 = run["end"]
-            fields, corr, g_star, best = _crossover(config, g_zz)
+            fields, corr, g_star, best = _crossover(config, g_zz, 0.5 * (g1 + g2))
             curves.append((fields, corr))
             summaries.append({
                 "start": dict(zip(PARAMS, run["start"])), "end": dict(zip(PARAMS, run["end"])),
@@ -159,12 +168,7 @@ def run_qep_sensitivity(config: QepSensitivityConfig, run_dir: Path, *, resume: 
             })
     summary = {"experiment": "qep-sensitivity", "n": config.n, "runs": summaries,
                "seconds_this_call": time.perf_counter() - start}
-    try:
-        summary["figures"] = [_figure(run_dir, config, runs, curves)]
-    except ImportError as error:  # matplotlib is an optional extra
-        summary["figures"] = f"not written: {error}"
-    write_json(run_dir / "final.json", summary)
-    return summary
+    return _close_run(run_dir, summary, lambda: _figure(run_dir, config, runs, curves))
 
 
 def _figure(run_dir: Path, config, runs, curves) -> str:
