@@ -6,7 +6,7 @@ Euler steps of size 0.5, β = 0.5 with a random sign per minibatch, persistent f
 states per training sample, batch 20, plain SGD with per-layer learning rates 0.1 and 0.05,
 25 epochs. Test accuracy is measured after a free relaxation from zero of ``eval_steps``
 steps (no persistent state). Packaged configs: ``ep-mnist-symmetric`` (symmetric nudging,
-no persistent states) and ``ep-mnist-ci-small`` (2×2-pooled MNIST, 5k samples, about a
+no persistent states), ``ep-mnist-ce-symmetric`` (plus a cross-entropy read-out) and ``ep-mnist-ci-small`` (2×2-pooled MNIST, 5k samples, about a
 minute).
 
 The run directory gets ``config.yaml``, ``environment.json``, ``metrics.jsonl`` (one record
