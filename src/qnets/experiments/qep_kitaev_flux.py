@@ -207,8 +207,8 @@ def _figure(run_dir: Path, config, runs, nudge_runs, sweep) -> str:
         ax2.plot([abs(o[0]) for o in r["outputs"]], f"C{k + 2}-", label=f"corner {k}")
     for k, (b, r) in enumerate(zip(config.nudge_betas, nudge_runs)):
         th = np.array(r["theta"])
-        ax.plot(*_simplex_xy(th[:, 0], th[:, 1]), "k" + "-:--."[k % 4], lw=1, label=f"β = {b}")
-        ax2.plot([abs(o[0]) for o in r["outputs"]], "k" + "-:--."[k % 4], lw=1, label=f"β = {b}")
+        ax.plot(*_simplex_xy(th[:, 0], th[:, 1]), "k" + ("-", ":", "--", "-.")[k % 4], lw=1, label=f"β = {b}")
+        ax2.plot([abs(o[0]) for o in r["outputs"]], "k" + ("-", ":", "--", "-.")[k % 4], lw=1, label=f"β = {b}")
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(f"Kitaev {config.Ly}×{config.Lx}, h = {config.h}: J_z (0,0), J_x (1,0), J_y (top)",
