@@ -4,7 +4,7 @@ import pytest
 
 from qnets.errors import ConfigError
 from qnets.experiments import get_experiment, list_experiments, resolve_config
-from qnets.experiments.config import CONFIG_DIR, apply_overrides
+from qnets.experiments.config import CONFIG_DIR, apply_overrides, packaged_configs
 from qnets.experiments.fnn_mnist import FnnMnistConfig
 
 
@@ -30,13 +30,26 @@ def test_invalid_values_are_rejected():
         apply_overrides(FnnMnistConfig(), ["dtype=float32"])
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+@pytest.mark.parametrize("name", packaged_configs("fnn-mnist"))
 def test_packaged_configs_load_and_build(name):
     from qnets.experiments.fnn_mnist import build_network
 
     config = resolve_config("fnn-mnist", config_file=name)
     net = build_network(config)
     assert net.sizes == list(config.sizes)
+
+
+def test_every_packaged_config_belongs_to_an_experiment_and_resolves():
+    owners = {}
+    for experiment in list_experiments():
+        for name in packaged_configs(experiment.name):
+            config = resolve_config(experiment.name, config_file=name)
+            assert isinstance(config, experiment.config_cls)
+            owners.setdefault(name, []).append(experiment.name)
+    top_level = {p.stem for p in CONFIG_DIR.glob("*.yaml")}
+    assert top_level <= set(owners), f"configs of no experiment: {top_level - set(owners)}"
+    with pytest.raises(ConfigError, match="is for experiment 'fnn-mnist', not 'tn-mnist'"):
+        resolve_config("tn-mnist", config_file="fc-ldos")  # another experiment's config
 
 
 def test_packaged_config_file_errors(tmp_path):
