@@ -147,3 +147,12 @@ def test_checkpoint_resumes_and_refuses_another_sweep(tmp_path):
     with pytest.raises(CheckpointError, match="belongs to another sweep"):
         map_grid(helpers.square_plus, {"a": list(range(6))}, backend="serial",
                  checkpoint_dir=tmp_path / "ck", progress=False)
+
+
+def test_dask_backend_without_dask_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
+    with pytest.raises(ImportError, match=r"qnets\[dist\]"):
+        map_grid(abs, {"x": [1]}, backend="dask", progress=False)

@@ -50,7 +50,7 @@ def run_command(
             typer.echo(yaml.safe_dump(config_to_dict(resolved), sort_keys=False))
             return
         result = run_experiment(name, resolved, out=out, resume=resume, progress=progress)
-    except QnetsError as error:
+    except (QnetsError, ImportError) as error:  # ImportError: an optional extra is missing
         _fail(error)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
         typer.echo(json.dumps(result, indent=2))
@@ -163,7 +163,7 @@ def sweep_command(
             backend=backend, scheduler=scheduler, workers=workers, retries=retries,
             timeout=timeout, progress=progress,
         )
-    except QnetsError as error:
+    except (QnetsError, ImportError) as error:  # ImportError: an optional extra is missing
         _fail(error)
     typer.echo(json.dumps(result, indent=2))
 

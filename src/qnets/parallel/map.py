@@ -278,9 +278,9 @@ def _dask_client(scheduler, workers: int, timeout: float):
 
 
 def _run_dask(fn, chunks, state: _Progress, retries, workers, scheduler, timeout, threads):
+    client, owned = _dask_client(scheduler, workers, timeout)  # ImportError with the install hint
     from dask.distributed import as_completed
 
-    client, owned = _dask_client(scheduler, workers, timeout)
     futures = []
     try:
         futures = [
