@@ -222,3 +222,28 @@ def test_a_singular_block_in_complex128_raises(gen, monkeypatch):
     monkeypatch.setattr(torch.linalg, "solve_ex", lambda block, rhs: (torch.zeros_like(block), info))
     with pytest.raises(NumericalError, match="layer 1 .* singular"):
         layered_greens(_inputs(gen)["diagonal"], onsite, hoppings, Z)
+
+
+def test_batched_solves_of_large_blocks_work_with_two_threads():
+    """torch 2.13 CPU: batched LU with > 1 thread fails for n ≥ 160 (MKL ?LASWP error);
+    qnets.greens._linalg solves such batches per matrix. Checked against numpy."""
+    import numpy as np
+
+    from qnets.greens import _linalg
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        g = torch.Generator().manual_seed(0)
+        for dtype in (torch.complex64, torch.complex128):
+            a = torch.randn(3, 170, 170, generator=g, dtype=dtype) * 0.01 + 0.005j * torch.eye(170, dtype=dtype)
+            eye = torch.eye(170, dtype=dtype).expand(3, 170, 170)
+            x, info = _linalg.solve_ex(a, eye)
+            expected = np.linalg.inv(a.numpy())
+            assert int(info.abs().sum()) == 0
+            tol = 1e-3 if dtype == torch.complex64 else 1e-9
+            scale = np.abs(expected).max()
+            assert np.abs(x.numpy() - expected).max() <= tol * scale
+            assert np.abs(_linalg.inv(a).numpy() - expected).max() <= tol * scale
+    finally:
+        torch.set_num_threads(threads)

@@ -20,6 +20,7 @@ import math
 import torch
 
 from qnets.errors import ConfigError, ShapeError
+from qnets.greens import _linalg
 
 __all__ = ["ENCODERS", "encode", "encode_hamiltonian", "encode_ldos", "encode_system"]
 
@@ -109,7 +110,7 @@ def encode_system(h_sys: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> 
     z_t = torch.as_tensor(z, dtype=dtype, device=h.device)
     if z_t.dim() == 1:
         z_t = z_t.view(-1, 1, 1)
-    return torch.linalg.inv(z_t * eye - h)
+    return _linalg.inv(z_t * eye - h)
 
 
 def encode(name: str, x: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> torch.Tensor:

@@ -10,6 +10,8 @@ from typing import Sequence
 
 import torch
 
+from qnets.greens import _linalg
+
 from qnets.greens.recursion import LayeredGreens, _as_z, _validate
 
 __all__ = ["block_tridiagonal", "dense_greens"]
@@ -74,13 +76,13 @@ def dense_greens(
     _validate(g0, onsite, hoppings, source)
     batch = g0.shape[0]
     z_t = _as_z(z, batch, g0)
-    g0_inv = torch.diag_embed(1.0 / g0) if g0.dim() == 2 else torch.linalg.inv(g0)
+    g0_inv = torch.diag_embed(1.0 / g0) if g0.dim() == 2 else _linalg.inv(g0)
     blocks = [g0_inv]
     for h in onsite:
         eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
         blocks.append(z_t * eye - h)
     matrix = block_tridiagonal(blocks, [-T for T in hoppings])
-    full = torch.linalg.inv(matrix)
+    full = _linalg.inv(matrix)
     n0, n_out = g0.shape[1], onsite[-1].shape[-1]
     g_out = full[:, -n_out:, -n_out:]
     g_in_out = None

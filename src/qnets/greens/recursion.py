@@ -32,7 +32,7 @@ from typing import NamedTuple, Sequence
 import torch
 
 from qnets.errors import NumericalError, PrecisionWarning, ShapeError
-from qnets.greens import _first_layer
+from qnets.greens import _first_layer, _linalg
 
 __all__ = ["LayeredGreens", "layered_greens"]
 
@@ -78,7 +78,7 @@ def _invert_layer_block(block: torch.Tensor, eye: torch.Tensor, layer: int) -> t
             f"for NaN/inf (a diverging training run) or use a larger eta / complex128"
         )
     try:
-        g, info = torch.linalg.solve_ex(block, eye)
+        g, info = _linalg.solve_ex(block, eye)
         if not bool(info.any()) and bool(torch.isfinite(g).all()):
             return g
         reason = f"LAPACK info ≠ 0 for {int((info != 0).sum())} samples"

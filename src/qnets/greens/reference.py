@@ -11,6 +11,8 @@ from typing import Sequence
 
 import torch
 
+from qnets.greens import _linalg
+
 from qnets.greens.recursion import LayeredGreens, _as_z, _validate
 
 __all__ = ["reference_layered_greens"]
@@ -43,7 +45,7 @@ def reference_layered_greens(
     for layer, (T, h) in enumerate(zip(hoppings, onsite)):
         eye = torch.eye(h.shape[-1], dtype=h.dtype, device=h.device)
         sigma = T.mH @ (g[:, :, None] * T) if diagonal and layer == 0 else T.mH @ g @ T
-        g = torch.linalg.inv(z_t * eye - h - sigma)
+        g = _linalg.inv(z_t * eye - h - sigma)
         if f is not None:
             f = f @ T @ g
     return LayeredGreens(g, f)
