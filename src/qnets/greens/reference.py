@@ -12,7 +12,6 @@ from typing import Sequence
 import torch
 
 from qnets.greens import _linalg
-
 from qnets.greens.recursion import LayeredGreens, _as_z, _validate
 
 __all__ = ["reference_layered_greens"]
