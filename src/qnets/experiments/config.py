@@ -19,6 +19,7 @@ __all__ = [
     "config_to_dict",
     "load_config_file",
     "packaged_configs",
+    "train_config",
 ]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -118,3 +119,17 @@ def apply_overrides(config, assignments: Sequence[str]):
         except yaml.YAMLError as error:
             raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {error}") from None
     return config_from_mapping(type(config), values, where="--set")
+
+
+def train_config(config):
+    """The :class:`~qnets.training.TrainConfig` part of an experiment config dataclass.
+
+    Every field of ``config`` whose name is a ``TrainConfig`` field (``epochs``, ``lr``,
+    ``batch_size`` …) is passed on; the others (data, model) are ignored.
+    """
+    import dataclasses
+
+    from qnets.training import TrainConfig
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})

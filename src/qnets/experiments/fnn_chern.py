@@ -23,7 +23,6 @@ system + network for a trivial and a topological input), ``learning_curves.png``
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ import numpy as np
 import torch
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict
+from qnets.experiments.config import config_to_dict, train_config
 from qnets.experiments.registry import register
 from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
 
@@ -242,7 +241,7 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
     """Generate (or load) the data, train, evaluate clean/disordered, draw the phase diagram."""
     from qnets.fnn.datasets import SparseSystemInput
     from qnets.hamiltonians import chern_insulator
-    from qnets.training import TrainConfig, Trainer
+    from qnets.training import Trainer
 
     if config.threads:
         torch.set_num_threads(int(config.threads))
@@ -265,8 +264,7 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
     net = build_chern_network(config)
     model = torch.nn.Sequential(SparseSystemInput(rows, cols, config.L**2), net).to(device)
     loss_fn, metrics_fn = _loss_and_metrics(config.readout)
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    train_cfg = TrainConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
+    train_cfg = train_config(config)
     x_train = torch.from_numpy(train_values).to(dtype)
     x_test = torch.from_numpy(test_values).to(dtype)
     y_train, y_test = torch.from_numpy(train_labels), torch.from_numpy(test_labels)

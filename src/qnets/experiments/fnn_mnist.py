@@ -9,7 +9,6 @@ bound 0.1, batch 256, gradient clipping 10). Packaged configs (``qnets run fnn-m
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict
+from qnets.experiments.config import config_to_dict, train_config
 from qnets.experiments.registry import register
 from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
 
@@ -129,14 +128,6 @@ def build_network(config: FnnMnistConfig):
         device=config.device,
         seed=config.seed,
     )
-
-
-def train_config(config: FnnMnistConfig):
-    """The :class:`~qnets.training.TrainConfig` part of ``config``."""
-    from qnets.training import TrainConfig
-
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
 
 
 @register("fnn-mnist", FnnMnistConfig, "Fermion neural network on MNIST / Fashion-MNIST / digits (LDOS readout)")

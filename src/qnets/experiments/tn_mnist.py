@@ -9,7 +9,6 @@ with ``--resume``), ``final.json`` with the entanglement profile of the trained 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import numpy as np
 import torch
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict
+from qnets.experiments.config import config_to_dict, train_config
 from qnets.experiments.registry import register
 from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
 
@@ -131,13 +130,6 @@ def build_tn_classifier(config: TnMnistConfig, image_shape: tuple[int, int], n_c
     )
 
 
-def _train_config(config: TnMnistConfig):
-    from qnets.training import TrainConfig
-
-    names = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{k: v for k, v in dataclasses.asdict(config).items() if k in names})
-
-
 @register("tn-mnist", TnMnistConfig, "MPS / tree tensor-network classifier on MNIST / Fashion-MNIST / digits, with entanglement profile")
 def run_tn_mnist(config: TnMnistConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> dict:
     """Train, then write metrics, ``final.json`` (with the entanglement profile) and figures."""
@@ -159,7 +151,7 @@ def run_tn_mnist(config: TnMnistConfig, run_dir: Path, *, resume: bool = False, 
         torch.nn.functional.cross_entropy,
         (x_train.to(device), y_train.to(device)),
         (x_test.to(device), y_test.to(device)),
-        _train_config(config),
+        train_config(config),
         out_dir=run_dir,
         progress=progress,
     )
