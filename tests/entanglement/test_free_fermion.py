@@ -331,3 +331,15 @@ def test_degenerate_fermi_level_warns(rng):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ground_state_correlation(h, mu)
+
+
+def test_degenerate_fermi_level_can_be_resolved_silently():
+    h = np.diag([-1.0, -3e-11, 3e-11, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        empty = ground_state_correlation(h, 0.0, at_fermi_level="empty")
+        full = ground_state_correlation(h, 0.0, at_fermi_level="fill")
+    np.testing.assert_allclose(empty, np.diag([1.0, 0.0, 0.0, 0.0]))
+    np.testing.assert_allclose(full, np.diag([1.0, 1.0, 1.0, 0.0]))
+    with pytest.raises(ConfigError, match="at_fermi_level"):
+        ground_state_correlation(h, 0.0, at_fermi_level="half")

@@ -27,7 +27,7 @@ def test_ldos_experiment_learns_the_transition_and_writes_its_outputs(tmp_path):
     assert all(entry["top2_share_after"] >= 0.85 for entry in result["decision_flow"])
     run = tmp_path / "run"
     for name in ("final.json", "metrics.jsonl", "checkpoint.pt", "phase_diagram.csv", "phase_diagram.png",
-                 "spectrum.png", "learning_curves.png", "config.yaml"):
+                 "spectrum.png", "learning_curves.png", "decision_flow.png", "config.yaml"):
         assert (run / name).is_file(), name
     assert json.loads((run / "final.json").read_text())["phase_crossing"] == result["phase_crossing"]
     assert len((run / "phase_diagram.csv").read_text().splitlines()) == 41

@@ -216,7 +216,7 @@ def _disjoint(regions: dict[str, np.ndarray]) -> None:
 # ----------------------------------------------------------------------------- correlations
 
 
-def ground_state_correlation(h, mu: float = 0.0) -> np.ndarray:
+def ground_state_correlation(h, mu: float = 0.0, *, at_fermi_level: str = "warn") -> np.ndarray:
     r"""Zero-temperature correlation matrix of ``H = Σ_ij c_i† h_ij c_j``, Fermi level ``mu``.
 
     .. math::
@@ -236,6 +236,11 @@ def ground_state_correlation(h, mu: float = 0.0) -> np.ndarray:
         relative to its largest entry).
     mu : float, default 0.0
         Chemical potential (Fermi level), in the energy units of ``h``.
+    at_fermi_level : {"warn", "empty", "fill"}, default "warn"
+        Levels within ``1e-10`` of ``mu``: ``"warn"`` fills those with ``E < mu`` (an
+        arbitrary choice, decided by rounding) and warns; ``"empty"`` leaves all of them
+        empty (the limit ``μ → μ⁻``) and ``"fill"`` fills all of them (``μ → μ⁺``), both
+        deterministic and silent.
 
     Returns
     -------
@@ -246,8 +251,9 @@ def ground_state_correlation(h, mu: float = 0.0) -> np.ndarray:
     Warns
     -----
     FermiLevelWarning
-        If an eigenvalue lies within ``1e-10`` of ``mu``: the Fermi level is degenerate,
-        the ground state is not unique and the returned ``C`` is one arbitrary choice.
+        With ``at_fermi_level="warn"``, if an eigenvalue lies within ``1e-10`` of ``mu``:
+        the Fermi level is degenerate, the ground state is not unique and the returned ``C``
+        is one arbitrary choice.
 
     Raises
     ------
@@ -258,7 +264,13 @@ def ground_state_correlation(h, mu: float = 0.0) -> np.ndarray:
     """
     h = _hermitian_matrix(h, "h")
     mu = _finite(mu, "mu")
+    if at_fermi_level not in ("warn", "empty", "fill"):
+        raise ConfigError(f"at_fermi_level: expected 'warn', 'empty' or 'fill', got {at_fermi_level!r}")
     energies, vectors = np.linalg.eigh(h)
+    if at_fermi_level != "warn":
+        shift = _FERMI_TOL if at_fermi_level == "fill" else -_FERMI_TOL
+        occ = vectors[:, energies < mu + shift]
+        return occ.conj() @ occ.T
     close = energies[np.abs(energies - mu) < _FERMI_TOL]
     if close.size:
         warnings.warn(

@@ -18,7 +18,8 @@ After training, ``P(topological | κ)`` on ``n_phase`` clean Hamiltonians with �
 spaced in [0.1, 1] gives the phase diagram and its 0.5 crossing (paper ≈ 0.5045, target
 within 0.01 of κ_c = 0.5). Outputs in the run directory: ``metrics.jsonl``, checkpoints,
 ``final.json``, ``phase_diagram.png`` / ``phase_diagram.csv``, ``spectrum.png`` (levels of
-system + network for a trivial and a topological input), ``learning_curves.png``.
+system + network for a trivial and a topological input), ``learning_curves.png``,
+``decision_flow.png`` (single-site information about the output before / after the LUT).
 """
 
 from __future__ import annotations
@@ -212,10 +213,10 @@ def phase_crossing(parameter: np.ndarray, probability: np.ndarray) -> tuple[floa
     return float(x), int(changes.size)
 
 
-def _figures(run_dir: Path, net, config, kappas, probability, crossing, history) -> list[str]:
+def _figures(run_dir: Path, net, config, kappas, probability, crossing, history, flow) -> list[str]:
     try:
         from qnets.hamiltonians import chern_insulator
-        from qnets.plotting import learning_curves, level_spectra, phase_diagram, save_figure
+        from qnets.plotting import decision_flow_plot, learning_curves, level_spectra, phase_diagram, save_figure
     except ImportError as error:  # matplotlib is an optional extra
         import warnings
 
@@ -234,11 +235,13 @@ def _figures(run_dir: Path, net, config, kappas, probability, crossing, history)
             spectra[f"system alone, κ = {kappa}"] = np.linalg.eigvalsh(h_sys[0].numpy())
     save_figure(level_spectra(spectra, title=f"{name}: spectra"), run_dir / "spectrum.png")
     save_figure(learning_curves(history, title=name), run_dir / "learning_curves.png")
-    return ["phase_diagram.png", "spectrum.png", "learning_curves.png"]
+    save_figure(decision_flow_plot(flow, title=f"{name}: decision flow, κ = 0.8"), run_dir / "decision_flow.png")
+    return ["phase_diagram.png", "spectrum.png", "learning_curves.png", "decision_flow.png"]
 
 
 def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> dict:
     """Generate (or load) the data, train, evaluate clean/disordered, draw the phase diagram."""
+    from qnets.fnn.analysis import flow_summary
     from qnets.fnn.datasets import SparseSystemInput
     from qnets.hamiltonians import chern_insulator
     from qnets.training import Trainer
@@ -309,25 +312,21 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
         "seconds_this_call": time.perf_counter() - start,
         "paper": {"best_test_accuracy": 0.9983 if config.readout == "ldos" else 0.9958, "phase_crossing": 0.5045},
     }
-    result["decision_flow"] = _decision_flow(net, config)
-    result["figures"] = _figures(run_dir, net, config, kappas, probability, crossing, history)
+    flow = _decision_flow(net, config)
+    result["decision_flow"] = flow_summary(flow)
+    result["figures"] = _figures(run_dir, net, config, kappas, probability, crossing, history, flow)
     write_json(run_dir / "final.json", result)
     return result
 
 
 def _decision_flow(net, config) -> list[dict]:
-    """LUT analysis (spec B8) of one clean topological input (κ = 0.8): per layer, the largest
-    single-site ``I(site : output)`` before the LUT and the top-2 orbital share after it."""
+    """LUT analysis (spec B8) of one clean topological input (κ = 0.8): per layer, the
+    single-site ``I(site : output)`` before and after the LUT (:func:`qnets.fnn.analysis.decision_flow`)."""
     from qnets.fnn.analysis import decision_flow
     from qnets.hamiltonians import chern_insulator
 
     h = torch.from_numpy(chern_insulator(config.L, 0.8)).unsqueeze(0).to(net.dtype)
-    flow = decision_flow(net, h.to(next(net.parameters()).device))
-    return [
-        {"layer": f["layer"], "max_site_information_before": float(f["before"].max()),
-         "top2_share_after": f["top2_share"], "layer_information": f["layer_information"]}
-        for f in flow
-    ]
+    return decision_flow(net, h.to(next(net.parameters()).device))
 
 
 def _write_phase_csv(path: Path, kappas: np.ndarray, probability: np.ndarray) -> None:

@@ -22,7 +22,7 @@ from qnets.experiments.config import config_to_dict, train_config
 from qnets.experiments.registry import register
 from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
 
-__all__ = ["FnnMnistConfig", "prepare_images", "build_network", "run_fnn_mnist"]
+__all__ = ["FnnMnistConfig", "build_network", "prepare_images", "run_fnn_mnist", "summarize_history", "train_fnn_mnist"]
 
 DATASETS = ("mnist", "fashion-mnist", "digits")
 DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
@@ -130,9 +130,14 @@ def build_network(config: FnnMnistConfig):
     )
 
 
-@register("fnn-mnist", FnnMnistConfig, "Fermion neural network on MNIST / Fashion-MNIST / digits (LDOS readout)")
-def run_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> dict:
-    """Train the network, write metrics, checkpoints, ``final.json`` and learning curves."""
+def train_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = False, progress: bool = True,
+                    callbacks=()) -> tuple[torch.nn.Module, list[dict], dict]:
+    """Train the network of ``config`` in ``run_dir`` (config, environment, metrics, checkpoints).
+
+    ``callbacks`` are passed to :class:`~qnets.training.Trainer` (``cb(trainer, record)``
+    after each epoch). Returns ``(net, history, data)`` with ``data`` holding the
+    ``x_train`` / ``y_train`` / ``x_test`` / ``y_test`` tensors.
+    """
     from qnets.training import Trainer
 
     if config.threads:
@@ -153,32 +158,47 @@ def run_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = False
         train_config(config),
         out_dir=run_dir,
         progress=progress,
+        callbacks=callbacks,
     )
-    start = time.perf_counter()
     history = trainer.fit(resume=resume)
+    return net, history, {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def summarize_history(history: list[dict]) -> dict[str, Any]:
+    """Best / final accuracy, epochs and total training time of a training history."""
     best = max(history, key=lambda r: r["test_accuracy"])
-    result = {
-        "experiment": "fnn-mnist",
-        "dataset": config.dataset,
-        "n_train": len(x_train),
-        "n_test": len(x_test),
-        "sizes": list(config.sizes),
-        "encoder": config.encoder,
-        "num_real_parameters": net.num_real_parameters(),
+    return {
         "epochs": len(history),
         "best_test_accuracy": best["test_accuracy"],
         "best_epoch": best["epoch"],
         "final_test_accuracy": history[-1]["test_accuracy"],
         "final_train_loss": history[-1]["train_loss"],
         "train_seconds_total": sum(r.get("epoch_seconds", 0.0) for r in history),
+    }
+
+
+@register("fnn-mnist", FnnMnistConfig, "Fermion neural network on MNIST / Fashion-MNIST / digits (LDOS readout)")
+def run_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> dict:
+    """Train the network, write metrics, checkpoints, ``final.json`` and learning curves."""
+    start = time.perf_counter()
+    net, history, data = train_fnn_mnist(config, run_dir, resume=resume, progress=progress)
+    result = {
+        "experiment": "fnn-mnist",
+        "dataset": config.dataset,
+        "n_train": len(data["x_train"]),
+        "n_test": len(data["x_test"]),
+        "sizes": list(config.sizes),
+        "encoder": config.encoder,
+        "num_real_parameters": net.num_real_parameters(),
+        **summarize_history(history),
         "seconds_this_call": time.perf_counter() - start,
     }
-    write_json(run_dir / "final.json", result)
+    write_json(Path(run_dir) / "final.json", result)
     try:
         from qnets.plotting import learning_curves, save_figure
 
         ax = learning_curves(history, title=f"FNN {config.sizes} ({config.encoder} input)")
-        save_figure(ax, run_dir / "learning_curves.png")
+        save_figure(ax, Path(run_dir) / "learning_curves.png")
     except ImportError as error:  # matplotlib is an optional extra
         import warnings
 

@@ -26,6 +26,7 @@ from qnets.fnn.model import FermionNetwork
 
 __all__ = [
     "decision_flow",
+    "flow_summary",
     "gradient_norms",
     "layer_mutual_information",
     "layer_tripartite_information",
@@ -41,16 +42,22 @@ def layer_sites(net: FermionNetwork) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:])]
 
 
-def network_correlation(net: FermionNetwork, x: torch.Tensor, *, mu: float | None = None) -> np.ndarray:
+def network_correlation(
+    net: FermionNetwork, x: torch.Tensor, *, mu: float | None = None, at_fermi_level: str = "warn"
+) -> np.ndarray:
     r"""Ground-state correlation matrices of input + network, ``(B, N, N)`` complex128.
 
     ``C = Σ_{E_k < μ} conj(ψ_k) ψ_kᵀ`` of ``H = net.hamiltonian(x)`` with ``μ = Re z`` by
-    default (the energy at which the network is read out).
+    default (the energy at which the network is read out). ``at_fermi_level``: what to do
+    with levels at ``μ`` (see :func:`qnets.entanglement.ground_state_correlation`). With
+    Hamiltonian input, pixels of value ``μ`` that the network cannot see (more such pixels
+    than hidden sites) give exact zero modes inside the input layer; ``"empty"`` makes the
+    choice deterministic, and it does not change the information between whole layers.
     """
     mu = net.energy if mu is None else float(mu)
     with torch.no_grad():
         hamiltonians = net.hamiltonian(x).to(torch.complex128).cpu().numpy()
-    return np.stack([ground_state_correlation(h, mu) for h in hamiltonians])
+    return np.stack([ground_state_correlation(h, mu, at_fermi_level=at_fermi_level) for h in hamiltonians])
 
 
 def layer_mutual_information(
@@ -61,6 +68,7 @@ def layer_mutual_information(
     *,
     mu: float | None = None,
     base: float | None = None,
+    at_fermi_level: str = "warn",
 ) -> np.ndarray:
     r"""``I(layer_a : layer_b)`` of the ground state of input + network, per sample ``(B,)``.
 
@@ -74,7 +82,7 @@ def layer_mutual_information(
         raise ConfigError(
             f"layer_a/layer_b: the network has layers 0 … {len(groups) - 1}, got {layer_a} and {layer_b}"
         ) from None
-    correlations = network_correlation(net, x, mu=mu)
+    correlations = network_correlation(net, x, mu=mu, at_fermi_level=at_fermi_level)
     return np.array([mutual_information(c, region_a, region_b, base=base) for c in correlations])
 
 
@@ -104,6 +112,7 @@ def layer_tripartite_information(
     *,
     mu: float | None = None,
     base: float | None = None,
+    at_fermi_level: str = "warn",
 ) -> list[dict]:
     r"""Output ↔ input ↔ first-hidden-layer information of input + network, per sample.
 
@@ -122,7 +131,7 @@ def layer_tripartite_information(
         raise ConfigError(f"net: needs at least one hidden layer, got sizes {net.sizes}")
     a, c, d = groups[-1], groups[0], groups[1]
     out = []
-    for corr in network_correlation(net, x, mu=mu):
+    for corr in network_correlation(net, x, mu=mu, at_fermi_level=at_fermi_level):
         i_ac = mutual_information(corr, a, c, base=base)
         i_ad = mutual_information(corr, a, d, base=base)
         i_acd = mutual_information(corr, a, np.concatenate([c, d]), base=base)
@@ -188,6 +197,7 @@ def decision_flow(
     output: Sequence[int] | None = None,
     mu: float | None = None,
     base: float | None = None,
+    at_fermi_level: str = "warn",
 ) -> list[dict]:
     r"""Single-site mutual information ``I(site : output)`` per layer, before and after the LUT.
 
@@ -213,7 +223,7 @@ def decision_flow(
         raise ShapeError(f"x: decision_flow analyses one sample, expected batch size 1, got {x.shape[0]}")
     groups = layer_sites(net)
     out_sites = groups[-1] if output is None else groups[-1][np.asarray(output, dtype=np.int64)]
-    c = network_correlation(net, x, mu=mu)[0]
+    c = network_correlation(net, x, mu=mu, at_fermi_level=at_fermi_level)[0]
     rotated, _ = layerwise_unitary(c, groups[:-1], out_sites)
     flow = []
     for layer, sites in enumerate(groups[:-1]):
@@ -229,3 +239,13 @@ def decision_flow(
             "layer_information": mutual_information(c, sites, out_sites, base=base),
         })
     return flow
+
+
+def flow_summary(flow: Sequence[dict]) -> list[dict]:
+    """JSON-ready summary of :func:`decision_flow`: per layer the largest single-site value
+    before the LUT, the top-2 orbital share after it and ``I(layer : output)``."""
+    return [
+        {"layer": int(f["layer"]), "max_site_information_before": float(np.max(f["before"])),
+         "top2_share_after": float(f["top2_share"]), "layer_information": float(f["layer_information"])}
+        for f in flow
+    ]
