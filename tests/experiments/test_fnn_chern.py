@@ -25,9 +25,14 @@ def test_ldos_experiment_learns_the_transition_and_writes_its_outputs(tmp_path):
     assert result["p_topological_at_0.1"] < 0.1 and result["p_topological_at_1.0"] > 0.9
     assert len(result["decision_flow"]) == 3
     assert all(entry["top2_share_after"] >= 0.85 for entry in result["decision_flow"])
+    # the network's own perturbation flips its decision at a smaller strength than random disorder
+    designed, random = result["perturbation"]["designed"], result["perturbation"]["random_mean"]
+    assert designed["delta_p_below_half"] is not None
+    assert random["delta_p_below_half"] is None or designed["delta_p_below_half"] < random["delta_p_below_half"]
     run = tmp_path / "run"
     for name in ("final.json", "metrics.jsonl", "checkpoint.pt", "phase_diagram.csv", "phase_diagram.png",
-                 "spectrum.png", "learning_curves.png", "decision_flow.png", "config.yaml"):
+                 "spectrum.png", "learning_curves.png", "decision_flow.png", "perturbation.png", "perturbation.csv",
+                 "config.yaml"):
         assert (run / name).is_file(), name
     assert json.loads((run / "final.json").read_text())["phase_crossing"] == result["phase_crossing"]
     assert len((run / "phase_diagram.csv").read_text().splitlines()) == 41
@@ -56,7 +61,9 @@ def test_phase_crossing_interpolates_and_counts():
 @pytest.mark.parametrize(
     ("override", "match"),
     [("L=6", "multiple of 4"), ("sizes=[64,8,3]", "output site"), ("sizes=[60,8,2]", "L²"),
-     ("readout=landauer", "readout"), ("n_phase=1", "n_phase"), ("n_train_clean=-1", "n_train_clean")],
+     ("readout=landauer", "readout"), ("n_phase=1", "n_phase"), ("n_train_clean=-1", "n_train_clean"),
+     ("perturbation_deltas=1", "perturbation_deltas"), ("perturbation_kappa=0", "perturbation_kappa"),
+     ("perturbation_random=0", "perturbation_random")],
 )
 def test_bad_configs_are_refused(override, match):
     with pytest.raises(ConfigError, match=match):

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from qnets.entanglement import entanglement_entropy_state, slater_determinant_state
+from qnets.errors import ConfigError
 from qnets.fnn import FermionNetwork
 from qnets.fnn.analysis import (
     gradient_norms,
@@ -129,3 +130,39 @@ def test_output_input_information_grows_with_training_and_respects_its_bound():
     bound = 2 * 2 * math.log(2)
     assert all(0 <= value <= bound + 1e-9 for value in history)
     assert history[-1] > history[0] + 0.2
+
+
+def test_designed_perturbation_is_the_steepest_local_descent_of_the_score():
+    from qnets.fnn.analysis import designed_perturbation, random_perturbation
+    from qnets.hamiltonians import chern_insulator
+
+    net = FermionNetwork([16, 6, 1], encoder="system", readout="conductance", dtype=torch.complex128,
+                         seed=2, init_bound=1.0)
+    h0 = chern_insulator(4, 0.6)
+
+    def score(outputs):
+        return outputs[0, 0]
+
+    def value(h):
+        with torch.no_grad():
+            return float(score(net(torch.from_numpy(h).unsqueeze(0))))
+
+    v = designed_perturbation(net, h0, score)
+    mask = (h0 != 0) | np.eye(16, dtype=bool)
+    np.testing.assert_allclose(v, v.conj().T, atol=1e-14)
+    assert np.all(v[~mask] == 0)
+    assert np.linalg.norm(v) == pytest.approx(4.0)  # √n0
+    eps = 1e-5
+
+    def slope(w):
+        return (value(h0 + eps * w) - value(h0 - eps * w)) / (2 * eps)
+
+    designed = slope(v)
+    assert designed < 0
+    for seed in range(5):  # no random direction of the same norm and support descends faster
+        w = random_perturbation(h0, seed=seed)
+        assert np.linalg.norm(w) == pytest.approx(4.0)
+        assert np.all(w[~mask] == 0)
+        assert slope(w) > designed
+    with pytest.raises(ConfigError, match="system"):
+        designed_perturbation(FermionNetwork([16, 2], encoder="hamiltonian"), h0, score)

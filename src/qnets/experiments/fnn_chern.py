@@ -64,6 +64,9 @@ class FnnChernConfig:
     Training: :class:`qnets.training.TrainConfig` fields. ``n_phase``: clean samples of the
     phase diagram. ``train_subset``: train on a seeded random subset of this many of the
     generated training samples (the full test set is kept; for CPU-limited runs).
+    Designed perturbation (spec B11): ``perturbation_kappa`` (the clean topological
+    sample), ``perturbation_deltas`` (strengths δ evenly in [0, 1]; 0 skips the analysis),
+    ``perturbation_random`` (random disorder draws of the same strength).
     """
 
     readout: str = "ldos"
@@ -97,6 +100,9 @@ class FnnChernConfig:
     threads: int | None = None
     n_phase: int = 100
     train_subset: int | None = None
+    perturbation_kappa: float = 0.52
+    perturbation_deltas: int = 41
+    perturbation_random: int = 4
 
     def __post_init__(self):
         if self.readout not in _READOUTS:
@@ -124,6 +130,12 @@ class FnnChernConfig:
             raise ConfigError(f"train_subset: expected null or a positive integer, got {self.train_subset!r}")
         if not isinstance(self.n_phase, int) or self.n_phase < 2:
             raise ConfigError(f"n_phase: expected an integer ≥ 2, got {self.n_phase!r}")
+        if not isinstance(self.perturbation_deltas, int) or self.perturbation_deltas == 1 or self.perturbation_deltas < 0:
+            raise ConfigError(f"perturbation_deltas: expected 0 (skip) or an integer ≥ 2, got {self.perturbation_deltas!r}")
+        if not isinstance(self.perturbation_random, int) or self.perturbation_random < 1:
+            raise ConfigError(f"perturbation_random: expected an integer ≥ 1, got {self.perturbation_random!r}")
+        if not 0.0 < float(self.perturbation_kappa) <= 1.0:
+            raise ConfigError(f"perturbation_kappa: expected a value in (0, 1], got {self.perturbation_kappa!r}")
 
 
 @dataclass
@@ -213,10 +225,17 @@ def phase_crossing(parameter: np.ndarray, probability: np.ndarray) -> tuple[floa
     return float(x), int(changes.size)
 
 
-def _figures(run_dir: Path, net, config, kappas, probability, crossing, history, flow) -> list[str]:
+def _figures(run_dir: Path, net, config, kappas, probability, crossing, history, flow, perturbation) -> list[str]:
     try:
         from qnets.hamiltonians import chern_insulator
-        from qnets.plotting import decision_flow_plot, learning_curves, level_spectra, phase_diagram, save_figure
+        from qnets.plotting import (
+            decision_flow_plot,
+            learning_curves,
+            level_spectra,
+            perturbation_curves,
+            phase_diagram,
+            save_figure,
+        )
     except ImportError as error:  # matplotlib is an optional extra
         import warnings
 
@@ -236,7 +255,13 @@ def _figures(run_dir: Path, net, config, kappas, probability, crossing, history,
     save_figure(level_spectra(spectra, title=f"{name}: spectra"), run_dir / "spectrum.png")
     save_figure(learning_curves(history, title=name), run_dir / "learning_curves.png")
     save_figure(decision_flow_plot(flow, title=f"{name}: decision flow, κ = 0.8"), run_dir / "decision_flow.png")
-    return ["phase_diagram.png", "spectrum.png", "learning_curves.png", "decision_flow.png"]
+    names = ["phase_diagram.png", "spectrum.png", "learning_curves.png", "decision_flow.png"]
+    if perturbation is not None:
+        ax = perturbation_curves(perturbation["delta"], perturbation["curves"],
+                                 title=f"{name}: designed vs random perturbation, κ = {config.perturbation_kappa}")
+        save_figure(ax, run_dir / "perturbation.png")
+        names.append("perturbation.png")
+    return names
 
 
 def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False, progress: bool = True) -> dict:
@@ -314,7 +339,11 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
     }
     flow = _decision_flow(net, config)
     result["decision_flow"] = flow_summary(flow)
-    result["figures"] = _figures(run_dir, net, config, kappas, probability, crossing, history, flow)
+    perturbation = perturbation_response(net, config) if config.perturbation_deltas else None
+    if perturbation is not None:
+        _write_perturbation_csv(run_dir / "perturbation.csv", perturbation)
+        result["perturbation"] = _perturbation_summary(perturbation)
+    result["figures"] = _figures(run_dir, net, config, kappas, probability, crossing, history, flow, perturbation)
     write_json(run_dir / "final.json", result)
     return result
 
@@ -327,6 +356,85 @@ def _decision_flow(net, config) -> list[dict]:
 
     h = torch.from_numpy(chern_insulator(config.L, 0.8)).unsqueeze(0).to(net.dtype)
     return decision_flow(net, h.to(next(net.parameters()).device))
+
+
+def perturbation_response(net, config: FnnChernConfig) -> dict:
+    r"""Designed vs random perturbations of a clean topological sample (spec ``fnn.md`` B11).
+
+    ``H(δ) = H_0 + δ V`` with ``H_0`` the clean model at ``perturbation_kappa`` and ``V``
+    either the network's steepest-descent direction of ``P(topological)``
+    (:func:`qnets.fnn.analysis.designed_perturbation`) or random NNN-range disorder of the
+    same norm (:func:`qnets.fnn.analysis.random_perturbation`), ``δ ∈ [0, 1]``. For every
+    ``δ``: the network's ``P(topological)``, the spectral gap ``min |E|`` at the Fermi level
+    and the real-space Chern number ``|C|`` (the ground truth).
+
+    Returns
+    -------
+    dict
+        ``{"delta": (n,), "curves": {name: {"p_topological", "gap", "chern"}}}``; names
+        ``designed`` and ``random 0`` … (``random_mean`` averages the random draws).
+    """
+    from qnets.fnn.analysis import designed_perturbation, random_perturbation
+    from qnets.fnn.readouts import conductance_probability
+    from qnets.hamiltonians import chern_insulator
+    from qnets.solvers.free_fermion import real_space_chern_number, spectral_gap
+
+    def p_topological(outputs):
+        if config.readout == "ldos":
+            return torch.softmax(outputs, -1)[0, 1]
+        return conductance_probability(outputs[0, 0])
+
+    h0 = chern_insulator(config.L, config.perturbation_kappa)
+    deltas = np.linspace(0.0, 1.0, config.perturbation_deltas)
+    directions = {"designed": designed_perturbation(net, h0, p_topological)}
+    for i in range(config.perturbation_random):
+        directions[f"random {i}"] = random_perturbation(h0, seed=config.seed * 1000 + i)
+    device = next(net.parameters()).device
+    curves = {}
+    for name, v in directions.items():
+        hs = np.stack([h0 + d * v for d in deltas])
+        probability = phase_probabilities(net, torch.from_numpy(hs).to(net.dtype).to(device), config.readout)
+        curves[name] = {
+            "p_topological": probability,
+            "gap": np.array([spectral_gap(h) for h in hs]),
+            "chern": np.array([abs(real_space_chern_number(h, config.L)) for h in hs]),
+        }
+    randoms = [c for n, c in curves.items() if n.startswith("random")]
+    curves["random_mean"] = {k: np.mean([c[k] for c in randoms], axis=0) for k in ("p_topological", "gap", "chern")}
+    return {"delta": deltas, "curves": curves}
+
+
+def _first_below(deltas: np.ndarray, values: np.ndarray, level: float) -> float | None:
+    below = np.nonzero(values < level)[0]
+    return float(deltas[below[0]]) if below.size else None
+
+
+def _perturbation_summary(response: dict) -> dict:
+    """δ at which ``P(topological)`` first drops below 0.5 and ``|C|`` below 0.5, per curve;
+    the smallest gap along each path."""
+    deltas = response["delta"]
+    return {
+        name: {
+            "delta_p_below_half": _first_below(deltas, c["p_topological"], 0.5),
+            "delta_chern_below_half": _first_below(deltas, c["chern"], 0.5),
+            "min_gap": float(c["gap"].min()),
+            "delta_at_min_gap": float(deltas[int(np.argmin(c["gap"]))]),
+            "p_topological_at_max_delta": float(c["p_topological"][-1]),
+        }
+        for name, c in response["curves"].items()
+        if name in ("designed", "random_mean") or name == "random 0"
+    }
+
+
+def _write_perturbation_csv(path: Path, response: dict) -> None:
+    from qnets.training.checkpoint import atomic_write_text
+
+    curves = response["curves"]
+    header = ["delta"] + [f"{name.replace(' ', '_')}_{key}" for name in curves for key in ("p_topological", "gap", "chern")]
+    rows = [",".join(header)]
+    for i, d in enumerate(response["delta"]):
+        rows.append(",".join([f"{d:.6f}"] + [f"{curves[n][k][i]:.6g}" for n in curves for k in ("p_topological", "gap", "chern")]))
+    atomic_write_text(path, "\n".join(rows) + "\n")
 
 
 def _write_phase_csv(path: Path, kappas: np.ndarray, probability: np.ndarray) -> None:

@@ -21,11 +21,12 @@ from qnets.entanglement import (
     mutual_information,
     single_site_mutual_information,
 )
-from qnets.errors import ConfigError, ShapeError
+from qnets.errors import ConfigError, NumericalError, ShapeError
 from qnets.fnn.model import FermionNetwork
 
 __all__ = [
     "decision_flow",
+    "designed_perturbation",
     "flow_summary",
     "gradient_norms",
     "layer_mutual_information",
@@ -33,6 +34,7 @@ __all__ = [
     "layer_sites",
     "layerwise_unitary",
     "network_correlation",
+    "random_perturbation",
 ]
 
 
@@ -249,3 +251,80 @@ def flow_summary(flow: Sequence[dict]) -> list[dict]:
          "top2_share_after": float(f["top2_share"]), "layer_information": float(f["layer_information"])}
         for f in flow
     ]
+
+
+def _perturbation_mask(h_sys: np.ndarray, mask) -> np.ndarray:
+    h_sys = np.asarray(h_sys)
+    if h_sys.ndim != 2 or h_sys.shape[0] != h_sys.shape[1]:
+        raise ShapeError(f"h_sys: expected one square (n0, n0) Hamiltonian, got shape {h_sys.shape}")
+    if mask is None:
+        mask = (h_sys != 0) | np.eye(h_sys.shape[0], dtype=bool)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != h_sys.shape:
+        raise ShapeError(f"mask: expected shape {h_sys.shape}, got {mask.shape}")
+    return mask | mask.T
+
+
+def _normalise(v: np.ndarray, name: str) -> np.ndarray:
+    norm = np.linalg.norm(v)
+    if not np.isfinite(norm) or norm == 0:
+        raise NumericalError(f"{name}: the perturbation direction vanished (norm {norm}); nothing to follow")
+    return v * (math.sqrt(v.shape[0]) / norm)
+
+
+def designed_perturbation(net: FermionNetwork, h_sys, score, *, mask=None) -> np.ndarray:
+    r"""The network's own most sensitive local perturbation of an input system.
+
+    For a trained ``system``-encoder network and a scalar ``score(outputs)`` (e.g. the
+    predicted probability of the topological phase), the steepest-descent direction of the
+    score among Hermitian perturbations ``V`` supported on ``mask``:
+
+    .. math::  V \propto -\Pi_\mathrm{mask}\,\tfrac12\,(G + G^\dagger),\qquad
+               G_{ij} = \frac{\partial\,\mathrm{score}}{\partial \overline{H_{ij}}}
+
+    (the gradient through the network's exact adjoint; ``Re Σ conj(G) V`` is the directional
+    derivative), normalised to ``‖V‖_F = √n0`` so that ``H + δV`` has root-mean-square
+    entry strength ``δ`` per site, the scale of on-site disorder of strength ``δ``.
+    Compare with :func:`random_perturbation` of the same norm.
+
+    Parameters
+    ----------
+    net : FermionNetwork
+        With the ``system`` encoder.
+    h_sys : array_like, (n0, n0) complex
+        The unperturbed system Hamiltonian.
+    score : callable
+        ``score(outputs (1, n_L) real tensor) -> scalar tensor``.
+    mask : bool array (n0, n0), optional
+        Allowed entries (default: the nonzero pattern of ``h_sys`` plus the diagonal, i.e.
+        perturbations of the same range as the model's bonds).
+
+    Returns
+    -------
+    ndarray, (n0, n0) complex128
+        Hermitian ``V`` with ``‖V‖_F = √n0``.
+    """
+    if net.encoder != "system":
+        raise ConfigError(f"net: designed_perturbation needs the 'system' encoder, got {net.encoder!r}")
+    mask = _perturbation_mask(h_sys, mask)
+    device = next(net.parameters()).device
+    h = torch.as_tensor(np.asarray(h_sys), dtype=net.dtype, device=device).unsqueeze(0).clone().requires_grad_(True)
+    value = score(net(h))
+    if not torch.is_tensor(value) or value.numel() != 1:
+        raise ShapeError("score: expected a callable returning a scalar tensor")
+    (grad,) = torch.autograd.grad(value.real.reshape(()), h)
+    g = grad[0].detach().to(torch.complex128).cpu().numpy()
+    v = -0.5 * (g + g.conj().T) * mask
+    return _normalise(v, "designed_perturbation")
+
+
+def random_perturbation(h_sys, *, mask=None, seed: int | np.random.Generator | None = None) -> np.ndarray:
+    """Random Hermitian disorder on ``mask`` (default as in :func:`designed_perturbation`):
+    real uniform on-site terms and complex uniform bond terms, normalised to ``‖V‖_F = √n0``."""
+    mask = _perturbation_mask(h_sys, mask)
+    rng = np.random.default_rng(seed)
+    n = mask.shape[0]
+    v = rng.uniform(-1, 1, (n, n)) + 1j * rng.uniform(-1, 1, (n, n))
+    v = np.triu(v, 1)
+    v = v + v.conj().T + np.diag(rng.uniform(-1, 1, n))
+    return _normalise(v * mask, "random_perturbation")

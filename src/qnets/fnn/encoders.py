@@ -96,8 +96,9 @@ def encode_system(h_sys: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> 
             f"{h_sys.shape[1]}×{h_sys.shape[2]}"
         )
     _check_finite(h_sys if not h_sys.is_complex() else torch.view_as_real(h_sys), "x")
-    deviation = (h_sys - h_sys.transpose(-1, -2).conj()).abs().amax(dim=(-1, -2))
-    scale = h_sys.abs().amax(dim=(-1, -2)).clamp_min(1.0)
+    with torch.no_grad():
+        deviation = (h_sys - h_sys.transpose(-1, -2).conj()).abs().amax(dim=(-1, -2))
+        scale = h_sys.abs().amax(dim=(-1, -2)).clamp_min(1.0)
     worst = int(torch.argmax(deviation / scale))
     if float(deviation[worst] / scale[worst]) > 1e-6:
         raise ConfigError(

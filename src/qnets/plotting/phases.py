@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["phase_diagram", "level_spectra"]
+__all__ = ["level_spectra", "perturbation_curves", "phase_diagram"]
 
 
 def _axes(ax):
@@ -77,3 +77,29 @@ def level_spectra(spectra: Mapping[str, np.ndarray], *, title: str | None = None
         ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+def perturbation_curves(delta, curves: Mapping[str, Mapping[str, Sequence[float]]], *, title: str | None = None):
+    """Three stacked panels against the perturbation strength ``δ``: ``P(topological)``, the
+    spectral gap and ``|C|``, one line per perturbation (``designed`` bold, random draws thin,
+    ``random_mean`` dashed). Returns the top Axes."""
+    from qnets.plotting.curves import _pyplot
+
+    fig, axes = _pyplot().subplots(3, 1, figsize=(5.5, 7), sharex=True)
+    keys = (("p_topological", "P(topological)"), ("gap", "gap min |E|"), ("chern", "|C| (real space)"))
+    for ax, (key, label) in zip(axes, keys, strict=True):
+        for name, values in curves.items():
+            if name == "designed":
+                style = {"color": "C3", "lw": 2, "label": "designed (network gradient)"}
+            elif name == "random_mean":
+                style = {"color": "k", "ls": "--", "lw": 1.2, "label": "random, mean"}
+            else:
+                style = {"color": "0.6", "lw": 0.8, "label": "random draws" if name.endswith(" 0") else None}
+            ax.plot(delta, values[key], **style)
+        ax.set_ylabel(label)
+    axes[0].axhline(0.5, color="0.7", lw=0.8)
+    axes[0].legend(fontsize=7)
+    axes[-1].set_xlabel("perturbation strength δ")
+    if title:
+        axes[0].set_title(title, fontsize=9)
+    return axes[0]
