@@ -68,3 +68,24 @@ def test_registry():
     assert "fnn-mnist" in [e.name for e in list_experiments()]
     with pytest.raises(ConfigError, match="unknown name 'nope'.*fnn-mnist"):
         get_experiment("nope")
+
+
+def test_check_resume_compares_configs_and_accepts_fields_added_later(tmp_path):
+    import yaml
+
+    from qnets.experiments.config import config_to_dict
+    from qnets.experiments.fnn_chern import FnnChernConfig
+    from qnets.experiments.rundir import check_resume
+
+    config = FnnChernConfig(L=8, sizes=[64, 8, 2], threads=1)
+    stored = config_to_dict(config)
+    del stored["perturbation_kappa"]  # a field the experiment gained after the run started
+    stored["threads"] = 2  # threads and device may change
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(stored))
+    check_resume(tmp_path, config, resume=True)
+    changed = FnnChernConfig(L=8, sizes=[64, 8, 2], perturbation_kappa=0.6)
+    with pytest.raises(ConfigError, match="perturbation_kappa: 0.52 → 0.6"):
+        check_resume(tmp_path, changed, resume=True)
+    with pytest.raises(ConfigError, match="epochs"):
+        check_resume(tmp_path, FnnChernConfig(L=8, sizes=[64, 8, 2], epochs=3), resume=True)
+    check_resume(tmp_path, changed, resume=False)  # a fresh run does not compare

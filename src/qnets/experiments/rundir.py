@@ -66,11 +66,29 @@ def make_run_dir(out: str | Path | None, experiment: str) -> Path:
     return path
 
 
+_MISSING = object()
+
+
+def _field_defaults(config) -> dict:
+    """Default values of the config dataclass's fields, normalised like ``config_to_dict``."""
+    import dataclasses
+
+    values = {}
+    for f in dataclasses.fields(config):
+        if f.default is not dataclasses.MISSING:
+            values[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            values[f.name] = f.default_factory()
+    return yaml.safe_load(yaml.safe_dump(values, sort_keys=False))
+
+
 def check_resume(run_dir: Path, config, resume: bool) -> None:
     """Refuse ``--resume`` when ``config`` differs from the run's stored ``config.yaml``.
 
     ``threads`` and ``device`` may change between sessions; any other difference raises a
-    :class:`~qnets.errors.ConfigError` listing the differing keys.
+    :class:`~qnets.errors.ConfigError` listing the differing keys. A key missing from the
+    stored file (a field added to the experiment after the run started) counts as its
+    default value.
     """
     from qnets.errors import ConfigError
     from qnets.experiments.config import config_to_dict
@@ -80,9 +98,14 @@ def check_resume(run_dir: Path, config, resume: bool) -> None:
         return
     stored = yaml.safe_load(stored_path.read_text())
     current = config_to_dict(config)
-    differing = [k for k in current if stored.get(k) != current[k] and k not in ("threads", "device")]
+    defaults = _field_defaults(config)
+    differing = [
+        k for k in current
+        if k not in ("threads", "device")
+        and stored.get(k, defaults.get(k, _MISSING)) != current[k]
+    ]
     if differing:
-        details = ", ".join(f"{k}: {stored.get(k)!r} → {current[k]!r}" for k in differing)
+        details = ", ".join(f"{k}: {stored.get(k, defaults.get(k))!r} → {current[k]!r}" for k in differing)
         raise ConfigError(
             f"--resume: the config differs from the one in {stored_path} ({details}); "
             f"resume with the same settings or use a new --out"
