@@ -34,9 +34,9 @@ import numpy as np
 import torch
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict, train_config
+from qnets.experiments.config import train_config
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
+from qnets.experiments.rundir import start_run, write_json
 
 __all__ = [
     "FnnChernConductanceConfig",
@@ -271,12 +271,7 @@ def run_fnn_chern(config: FnnChernConfig, run_dir: Path, *, resume: bool = False
     from qnets.hamiltonians import chern_insulator
     from qnets.training import Trainer
 
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
-    run_dir = Path(run_dir)
-    check_resume(run_dir, config, resume)
-    write_yaml(run_dir / "config.yaml", config_to_dict(config))
-    write_json(run_dir / "environment.json", environment_info())
+    run_dir = start_run(run_dir, config, resume)
     name = f"fnn-chern-{config.readout}"
 
     t0 = time.perf_counter()

@@ -35,7 +35,7 @@ import torch
 from qnets.errors import ConfigError
 from qnets.experiments.fnn_mnist import FnnMnistConfig, summarize_history, train_fnn_mnist
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import check_resume, write_json, write_yaml
+from qnets.experiments.rundir import start_run, write_json
 
 __all__ = ["FnnEntanglementConfig", "probe_information", "run_fnn_entanglement"]
 
@@ -147,12 +147,7 @@ def run_fnn_entanglement(config: FnnEntanglementConfig, run_dir: Path, *, resume
     from qnets.experiments.fnn_mnist import prepare_images
     from qnets.fnn.analysis import decision_flow, flow_summary
 
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    check_resume(run_dir, config, resume)
-    write_yaml(run_dir / "config.yaml", dataclasses.asdict(config))
+    run_dir = start_run(run_dir, config, resume)
     x_test, y_test = prepare_images(config, "test")
     n_probe = min(config.n_probe, len(x_test))
     x_probe, y_probe = x_test[:n_probe], y_test[:n_probe]

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict, train_config
+from qnets.experiments.config import train_config
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
+from qnets.experiments.rundir import start_run, write_json
 
 __all__ = ["FnnMnistConfig", "build_network", "prepare_images", "run_fnn_mnist", "summarize_history", "train_fnn_mnist"]
 
@@ -140,12 +140,7 @@ def train_fnn_mnist(config: FnnMnistConfig, run_dir: Path, *, resume: bool = Fal
     """
     from qnets.training import Trainer
 
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
-    run_dir = Path(run_dir)
-    check_resume(run_dir, config, resume)
-    write_yaml(run_dir / "config.yaml", config_to_dict(config))
-    write_json(run_dir / "environment.json", environment_info())
+    run_dir = start_run(run_dir, config, resume)
     x_train, y_train = prepare_images(config, "train")
     x_test, y_test = prepare_images(config, "test")
     net = build_network(config)

@@ -14,7 +14,7 @@ import yaml
 
 from qnets.training.checkpoint import atomic_write_text
 
-__all__ = ["check_resume", "environment_info", "make_run_dir", "write_json", "write_yaml"]
+__all__ = ["check_resume", "environment_info", "make_run_dir", "start_run", "write_json", "write_yaml"]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -110,3 +110,25 @@ def check_resume(run_dir: Path, config, resume: bool) -> None:
             f"--resume: the config differs from the one in {stored_path} ({details}); "
             f"resume with the same settings or use a new --out"
         )
+
+
+def start_run(run_dir, config, resume: bool) -> Path:
+    """Common start of an experiment run; returns ``Path(run_dir)``.
+
+    Sets torch's CPU threads from ``config.threads`` (when set), refuses ``--resume`` with a
+    changed config (:func:`check_resume`), and writes ``config.yaml`` and
+    ``environment.json``.
+    """
+    from qnets.experiments.config import config_to_dict
+
+    threads = getattr(config, "threads", None)
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_resume(run_dir, config, resume)
+    write_yaml(run_dir / "config.yaml", config_to_dict(config))
+    write_json(run_dir / "environment.json", environment_info())
+    return run_dir

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from qnets.errors import ConfigError
-from qnets.experiments.config import config_to_dict, train_config
+from qnets.experiments.config import train_config
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import check_resume, environment_info, write_json, write_yaml
+from qnets.experiments.rundir import start_run, write_json
 
 __all__ = ["TnMnistConfig", "build_tn_classifier", "load_tn_images", "run_tn_mnist"]
 
@@ -136,12 +136,7 @@ def run_tn_mnist(config: TnMnistConfig, run_dir: Path, *, resume: bool = False, 
     from qnets.tn import entanglement_profile
     from qnets.training import Trainer
 
-    if config.threads:
-        torch.set_num_threads(int(config.threads))
-    run_dir = Path(run_dir)
-    check_resume(run_dir, config, resume)
-    write_yaml(run_dir / "config.yaml", config_to_dict(config))
-    write_json(run_dir / "environment.json", environment_info())
+    run_dir = start_run(run_dir, config, resume)
     x_train, y_train = load_tn_images(config, "train")
     x_test, y_test = load_tn_images(config, "test")
     model = build_tn_classifier(config, tuple(x_train.shape[1:]), int(y_train.max()) + 1)
