@@ -79,6 +79,42 @@ def _upper_real_index(n1: int, device) -> tuple[torch.Tensor, int]:
     return torch.cat([2 * flat, 2 * flat + 1]), len(flat)
 
 
+_GATHER_CACHE: dict = {}
+
+
+def _gather_maps(n1: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    """Index maps that assemble full ``n1 × n1`` matrices from upper-triangle values by one gather.
+
+    Returns ``(index, forward_map, adjoint_map, m)`` with ``m = n1(n1+1)/2``:
+
+    * ``index``: :func:`_upper_real_index`;
+    * ``forward_map`` (``n1²``): position ``a n1 + c`` takes entry ``k`` of
+      ``[lower values (m), upper values (m)]``, where pair ``k`` is ``(ua_k, uc_k)``; the
+      upper value wins on the diagonal;
+    * ``adjoint_map`` (``2 n1²``, real view): takes entry ``k`` of
+      ``[real (2m), lower real parts (2m)]`` — ``real`` at the upper positions ``index``
+      (winning on the diagonal), the second block at the mirrored lower positions.
+
+    A gather (``index_select``) is several times faster on CPU than the equivalent pair of
+    advanced-index assignments. Cached per ``(n1, device)``.
+    """
+    key = (n1, str(device))
+    if key not in _GATHER_CACHE:
+        ua, uc = _upper(n1, device)
+        m = len(ua)
+        index, _ = _upper_real_index(n1, device)
+        arange = torch.arange(m, device=device)
+        forward_map = torch.empty(n1 * n1, dtype=torch.long, device=device)
+        forward_map[uc * n1 + ua] = arange
+        forward_map[ua * n1 + uc] = arange + m
+        lower_index = torch.cat([2 * (uc * n1 + ua), 2 * (uc * n1 + ua) + 1])
+        adjoint_map = torch.empty(2 * n1 * n1, dtype=torch.long, device=device)
+        adjoint_map[lower_index] = torch.arange(2 * m, device=device) + 2 * m
+        adjoint_map[index] = torch.arange(2 * m, device=device)
+        _GATHER_CACHE[key] = (index, forward_map, adjoint_map, m)
+    return _GATHER_CACHE[key]
+
+
 def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch.Tensor:
     """``Σ_b = T† diag(d_b) T``, shape ``(B, n1, n1)``."""
     batch = d.shape[0]
@@ -90,17 +126,15 @@ def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch
         flat.index_add_(1, a * n1 + c, d[:, i] * k)
         return flat.view(batch, n1, n1)
     if strategy == "hermitian":
-        index, m = _upper_real_index(n1, T.device)
+        index, forward_map, _, m = _gather_maps(n1, T.device)
         full = T.conj()[:, :, None] * T[:, None, :]  # K_i[a, c] = conj(T_ia) T_ic
         k = torch.view_as_real(full).reshape(n0, 2 * n1 * n1)[:, index]  # [Re K, Im K] upper
         real = torch.cat([d.real, d.imag], 0) @ k  # (2B, 2m)
         r1, r3 = real[:batch, :m], real[:batch, m:]  # d_r Re K, d_r Im K
         r4, r2 = real[batch:, :m], real[batch:, m:]  # d_i Re K, d_i Im K
-        ua, uc = _upper(n1, T.device)
-        out = d.new_empty(batch, n1, n1)
-        out[:, uc, ua] = torch.complex(r1 + r2, r4 - r3)
-        out[:, ua, uc] = torch.complex(r1 - r2, r3 + r4)
-        return out
+        # Σ[c, a] (lower) = (r1 + r2) + i(r4 − r3), Σ[a, c] (upper) = (r1 − r2) + i(r3 + r4)
+        values = torch.complex(torch.cat([r1 + r2, r1 - r2], 1), torch.cat([r4 - r3, r3 + r4], 1))
+        return values.index_select(1, forward_map).view(batch, n1, n1)
     scaled = (T.mH[None, :, :] * d[:, None, :]).reshape(batch * n1, n0)
     return (scaled @ T).view(batch, n1, n1)
 
@@ -126,17 +160,14 @@ def adjoint(
             grad_g0 = d.new_zeros(batch, n0).index_add_(1, i, p_ac * weights)
         return t_bar, grad_g0
     if strategy == "hermitian":
-        index, m = _upper_real_index(n1, T.device)
+        index, _, adjoint_map, m = _gather_maps(n1, T.device)
         Ph = P.mH
         hermitian_parts = torch.cat([P + Ph, -1j * (P - Ph)], 0)  # X_b, Z_b: (2B, n1, n1)
         parts = torch.view_as_real(hermitian_parts).reshape(2 * batch, 2 * n1 * n1)[:, index]
         real = torch.cat([d.real, d.imag], 0).T @ parts  # (n0, 2m): [Re, Im] of M[i, a ≤ c]
-        ua, uc = _upper(n1, T.device)
-        lower_index = torch.cat([2 * (uc * n1 + ua), 2 * (uc * n1 + ua) + 1])
-        M = T.new_empty(n0, n1, n1)
-        flat = torch.view_as_real(M).view(n0, 2 * n1 * n1)
-        flat[:, lower_index] = torch.cat([real[:, :m], -real[:, m:]], 1)
-        flat[:, index] = real
+        # M is Hermitian: the lower triangle is the conjugate of the upper one
+        source = torch.cat([real, real[:, :m], -real[:, m:]], 1)
+        M = torch.view_as_complex(source.index_select(1, adjoint_map).view(n0, n1, n1, 2))
         t_bar = torch.einsum("ic,ica->ia", T, M)
     else:
         TP = T @ P  # (B, n0, n1)

@@ -62,6 +62,14 @@ def _eye_like(batch: int, n: int, ref: torch.Tensor) -> torch.Tensor:
     return torch.eye(n, dtype=ref.dtype, device=ref.device).expand(batch, n, n)
 
 
+def _all_finite(t: torch.Tensor) -> bool:
+    """Whether every entry of ``t`` is finite, by one reduction (NaN and inf propagate into
+    the sum); only when the sum is not finite (or overflows) are the entries checked."""
+    if bool(torch.isfinite(t.sum())):
+        return True
+    return bool(torch.isfinite(t).all())
+
+
 def _invert_layer_block(block: torch.Tensor, eye: torch.Tensor, layer: int) -> torch.Tensor:
     """``block^{-1}`` for a batch of layer blocks ``z − h − Σ``, with a checked fallback.
 
@@ -70,8 +78,8 @@ def _invert_layer_block(block: torch.Tensor, eye: torch.Tensor, layer: int) -> t
     solved again in complex128 with a :class:`~qnets.errors.PrecisionWarning`; a block that
     is non-finite or singular in complex128 too raises :class:`~qnets.errors.NumericalError`.
     """
-    finite = torch.isfinite(block).flatten(1).all(1)
-    if not bool(finite.all()):
+    if not _all_finite(block):
+        finite = torch.isfinite(block).flatten(1).all(1)
         raise NumericalError(
             f"layered_greens: layer {layer + 1} (z − h − T† g T) is non-finite for "
             f"{int((~finite).sum())} of {block.shape[0]} samples; check the parameters and inputs "
@@ -79,7 +87,7 @@ def _invert_layer_block(block: torch.Tensor, eye: torch.Tensor, layer: int) -> t
         )
     try:
         g, info = _linalg.solve_ex(block, eye)
-        if not bool(info.any()) and bool(torch.isfinite(g).all()):
+        if not bool(info.any()) and _all_finite(g):
             return g
         reason = f"LAPACK info ≠ 0 for {int((info != 0).sum())} samples"
     except RuntimeError as error:
