@@ -50,7 +50,6 @@ import json
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -159,12 +158,10 @@ def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk):
         (L, params[i : i + chunk], n_matsubara, seeds[i : i + chunk], dict(options))
         for i in range(0, len(params), chunk)
     ]
-    if workers == 1 or len(chunks) == 1:
-        parts = [_solve_chunk(c) for c in chunks]
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=torch.set_num_threads,
-                                 initargs=(1,)) as pool:
-            parts = list(pool.map(_solve_chunk, chunks))
+    from qnets.parallel import map_grid
+
+    backend = "serial" if workers == 1 or len(chunks) == 1 else "process"
+    parts = map_grid(_solve_chunk, chunks, backend=backend, workers=workers, retries=0, progress=False)
     return [np.concatenate([p[k] for p in parts]) for k in range(4)]
 
 
@@ -430,14 +427,11 @@ class FKNetwork(nn.Module):
 
 
 def crossing_point(axis: np.ndarray, probability: np.ndarray) -> float:
-    """First ``P = 0.5`` crossing (linear interpolation); NaN when ``P`` never crosses."""
-    above = np.asarray(probability) > 0.5
-    idx = np.flatnonzero(above[1:] != above[:-1])
-    if len(idx) == 0:
-        return float("nan")
-    i = int(idx[0])
-    p0, p1 = probability[i], probability[i + 1]
-    return float(axis[i] + (0.5 - p0) * (axis[i + 1] - axis[i]) / (p1 - p0))
+    """First ``P = 0.5`` crossing (linear interpolation); NaN when ``P`` never crosses
+    (:func:`qnets.experiments.fnn_chern.phase_crossing` without the count)."""
+    from qnets.experiments.fnn_chern import phase_crossing
+
+    return phase_crossing(np.asarray(axis), np.asarray(probability))[0]
 
 
 def order_onset(axis: np.ndarray, order: np.ndarray, threshold: float = 0.1, *, rising: bool = True) -> float:
