@@ -22,6 +22,7 @@ Usage: ``python benchmarks/fnn_throughput.py [--batch 256] [--repeats 10] [--thr
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import subprocess
@@ -71,7 +72,7 @@ def recursion_flops(sizes, batch: int) -> tuple[float, float]:
     (``n_{l-1}² n_l`` each). Small element-wise work is not counted.
     """
     forward = backward = 0.0  # real FLOPs per sample
-    for layer, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for layer, (a, b) in enumerate(itertools.pairwise(sizes)):
         first = 2 * 2 * a * b * (b + 1)  # real FLOPs of the Hermitian half-GEMM
         forward += first if layer == 0 else 8 * (a * a * b + a * b * b)
         forward += 8 * 4 / 3 * b**3
@@ -142,7 +143,7 @@ def main() -> None:
 
         return run
 
-    qnets_forward = lambda model, inputs: model(inputs)  # noqa: E731
+    qnets_forward = lambda model, inputs: model(inputs)
     t_fwd = _timeit(infer(qnets_forward), args.repeats)
     t_train = _timeit(step(qnets_forward), args.repeats)
     t_ref_fwd = _timeit(infer(_authors_forward), args.repeats)

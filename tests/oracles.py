@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["random_hermitian", "directional_fd_check"]
+__all__ = ["directional_fd_check", "random_hermitian"]
 
 
 def random_hermitian(n: int, generator: torch.Generator, *, batch=(), dtype=torch.complex128):
@@ -36,7 +36,7 @@ def directional_fd_check(loss_fn, params, generator, *, n_directions=3, step=1e-
                 direction = real.to(param.dtype)
             analytic = 0.0 if grad is None else (grad.conj() * direction).real.sum().item()
 
-            def shifted(sign):
+            def shifted(sign, index=index, direction=direction):
                 moved = [p.detach() for p in params]
                 moved[index] = moved[index] + sign * step * direction
                 with torch.no_grad():

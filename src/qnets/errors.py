@@ -7,22 +7,22 @@ what was received, so that the message alone tells the user what to change.
 from __future__ import annotations
 
 __all__ = [
-    "QnetsError",
+    "CheckpointError",
+    "ClusterError",
     "ConfigError",
+    "ConvergenceError",
+    "ConvergenceWarning",
     "DataError",
+    "DegeneracyWarning",
+    "DomainError",
+    "KinkWarning",
+    "NumericalError",
+    "PrecisionWarning",
+    "QnetsError",
+    "QnetsWarning",
     "ShapeError",
     "SizeLimitError",
-    "CheckpointError",
-    "NumericalError",
-    "QnetsWarning",
-    "PrecisionWarning",
-    "DomainError",
     "SweepError",
-    "ClusterError",
-    "ConvergenceError",
-    "DegeneracyWarning",
-    "ConvergenceWarning",
-    "KinkWarning",
 ]
 
 

@@ -36,6 +36,6 @@ def test_show_config():
 def test_demo_prints_accuracy():
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
-    line = [l for l in result.output.splitlines() if l.startswith("test accuracy")][0]
+    line = next(l for l in result.output.splitlines() if l.startswith("test accuracy"))
     accuracy = float(line.split()[2])
     assert accuracy >= 90.0  # measured 93.3 % (seed 0, 15 epochs)

@@ -1,12 +1,14 @@
 """Layer recursion vs the dense inverse, adjoint gradients vs finite differences (spec U1, U2)."""
 
+import itertools
+
 import pytest
 import torch
 from oracles import directional_fd_check, random_hermitian
 
 from qnets.errors import ShapeError
-from qnets.greens import dense_greens, layered_greens, reference_layered_greens
 from qnets.greens import _first_layer as first_layer
+from qnets.greens import dense_greens, layered_greens, reference_layered_greens
 
 SIZES = [12, 7, 5, 3]
 Z = 0.05j
@@ -19,7 +21,7 @@ def _network(gen, dtype=torch.complex128):
             torch.randn(a, b, generator=gen, dtype=torch.float64),
             torch.randn(a, b, generator=gen, dtype=torch.float64),
         ).to(dtype)
-        for a, b in zip(SIZES[:-1], SIZES[1:])
+        for a, b in itertools.pairwise(SIZES)
     ]
     return onsite, hoppings
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from qnets.experiments.config import apply_overrides, load_config_file
 from qnets.experiments.registry import Experiment, get_experiment, list_experiments

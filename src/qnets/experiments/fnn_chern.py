@@ -113,7 +113,7 @@ class FnnChernConfig:
             raise ConfigError(
                 f"L: expected a multiple of 4 (the gap closes at κ = 0.5 only when 4 | L), got {self.L!r}"
             )
-        if list(self.sizes)[0] != self.L**2:
+        if self.sizes[0] != self.L**2:
             raise ConfigError(f"sizes: the input layer must have L² = {self.L**2} sites, got {self.sizes[0]}")
         n_out = 2 if self.readout == "ldos" else 1
         if list(self.sizes)[-1] != n_out:

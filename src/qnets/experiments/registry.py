@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from qnets.errors import ConfigError
 
-__all__ = ["Experiment", "register", "get_experiment", "list_experiments"]
+__all__ = ["Experiment", "get_experiment", "list_experiments", "register"]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def _git_revision() -> str | None:
     try:
         out = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5,
+            text=True, timeout=5, check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -7,10 +7,10 @@ from qnets.fnn.readouts import READOUTS, conductance_probability
 
 __all__ = [
     "ENCODERS",
-    "FermionNetwork",
     "INTER_LAYER",
     "INTRA_LAYER",
     "READOUTS",
+    "FermionNetwork",
     "conductance_probability",
     "encode_hamiltonian",
     "encode_ldos",

@@ -10,6 +10,7 @@ most ``2·min(|A|, |B|)·ln 2`` nats).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -30,8 +31,8 @@ __all__ = [
     "flow_summary",
     "gradient_norms",
     "layer_mutual_information",
-    "layer_tripartite_information",
     "layer_sites",
+    "layer_tripartite_information",
     "layerwise_unitary",
     "network_correlation",
     "random_perturbation",
@@ -41,7 +42,7 @@ __all__ = [
 def layer_sites(net: FermionNetwork) -> list[np.ndarray]:
     """Indices of every layer's sites in the dense Hamiltonian (input layer first)."""
     offsets = np.cumsum([0, *net.sizes])
-    return [np.arange(a, b) for a, b in zip(offsets[:-1], offsets[1:])]
+    return [np.arange(a, b) for a, b in itertools.pairwise(offsets)]
 
 
 def network_correlation(

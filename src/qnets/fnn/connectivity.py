@@ -33,10 +33,10 @@ __all__ = [
     "INTER_LAYER",
     "INTRA_LAYER",
     "dense_pairs",
+    "grid_side",
+    "intra_pairs",
     "local_pairs",
     "tree_pairs",
-    "intra_pairs",
-    "grid_side",
 ]
 
 INTER_LAYER = ("dense", "local", "tree")

@@ -17,9 +17,10 @@ Initialisation (spec §1.2): real and imaginary parts of every ``T_{l-1}``, ``D_
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -237,7 +238,7 @@ class FermionNetwork(nn.Module):
         self.hoppings = nn.ModuleList()
         self.blocks = nn.ModuleList()
         local_index = 0
-        for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for layer, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             bound = init_bound / math.sqrt(n_in)
             what = f"connectivity[{layer}] ({n_in} → {n_out})"
             kind = connectivity[layer]

@@ -23,10 +23,10 @@ import torch
 
 __all__ = [
     "READOUTS",
-    "ldos_readout",
-    "conductance_readout",
-    "conductance_probability",
     "add_input_lead",
+    "conductance_probability",
+    "conductance_readout",
+    "ldos_readout",
 ]
 
 READOUTS = ("ldos", "conductance", "landauer")

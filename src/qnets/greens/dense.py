@@ -6,7 +6,7 @@ These functions are exact references for tests and small analyses; they cost
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

@@ -27,7 +27,8 @@ convention for complex tensors (``dℒ = Re Σ conj(x̄) dx``).
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -112,7 +113,7 @@ class _LayeredGreensFunction(torch.autograd.Function):
     """Forward recursion (§1.3 of the spec) and its explicit adjoint (§1.6)."""
 
     @staticmethod
-    def forward(ctx, z, g0, source, pattern, n_layers, *params):  # noqa: D401 - autograd signature
+    def forward(ctx, z, g0, source, pattern, n_layers, *params):
         onsite = params[:n_layers]
         hoppings = params[n_layers:]
         diagonal = g0.dim() == 2

@@ -7,7 +7,7 @@ This is how the FNN authors' code computes gradients (``GLinear`` followed by
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

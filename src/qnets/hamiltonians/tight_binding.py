@@ -7,7 +7,7 @@ site ``m`` (the term ``t c_m† c_n``) sets ``H_mn = t`` and ``H_nm = conj(t)``.
 from __future__ import annotations
 
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

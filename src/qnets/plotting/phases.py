@@ -85,7 +85,7 @@ def perturbation_curves(delta, curves: Mapping[str, Mapping[str, Sequence[float]
     ``random_mean`` dashed). Returns the top Axes."""
     from qnets.plotting.curves import _pyplot
 
-    fig, axes = _pyplot().subplots(3, 1, figsize=(5.5, 7), sharex=True)
+    _, axes = _pyplot().subplots(3, 1, figsize=(5.5, 7), sharex=True)
     keys = (("p_topological", "P(topological)"), ("gap", "gap min |E|"), ("chern", "|C| (real space)"))
     for ax, (key, label) in zip(axes, keys, strict=True):
         for name, values in curves.items():
