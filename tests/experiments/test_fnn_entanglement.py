@@ -73,7 +73,7 @@ def test_zero_modes_of_blank_pixels_do_not_change_layer_information():
 @pytest.mark.parametrize(
     ("override", "match"),
     [("encoder=ldos", "encoder"), ("weight_decays=[]", "weight_decays"), ("weight_decays=[0,0]", "distinct"),
-     ("weight_decays=[-1]", "weight_decays"), ("n_probe=0", "n_probe")],
+     ("weight_decays=[-1]", "weight_decays"), ("n_probe=0", "n_probe"), ("sizes=[64,10]", "hidden layer")],
 )
 def test_bad_configs_are_refused(override, match):
     with pytest.raises(ConfigError, match=match):

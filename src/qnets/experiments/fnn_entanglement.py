@@ -13,7 +13,8 @@ layer) over ``n_probe`` fixed test images. One network is trained per value of
 ``weight_decays`` (paper, 784-100-64-10, 121 epochs: ``I(A:C)`` 7.33 → 13.17 nats at weight
 decay 0 and 7.15 → 10.81 at 1e-3, below the bound ``2·10·ln 2 = 13.86``). After training,
 the decision flow (single-site ``I(site : target-class site)`` per layer, before and after
-the layer-wise unitary) of the first probe image is recorded.
+the layer-wise unitary) of the first probe image through the network of the first weight
+decay is recorded.
 
 Outputs: one sub-directory per weight decay (``wd-<value>/``: a complete ``fnn-mnist``-style
 training run plus ``entanglement.jsonl``), ``entanglement.png``, ``decision_flow.png``,
@@ -70,6 +71,10 @@ class FnnEntanglementConfig(FnnMnistConfig):
                 raise ConfigError(f"weight_decays: expected numbers ≥ 0, got {value!r}")
         if len(set(self.weight_decays)) != len(self.weight_decays):
             raise ConfigError(f"weight_decays: values must be distinct, got {self.weight_decays!r}")
+        if len(self.sizes) < 3:
+            raise ConfigError(
+                f"sizes: fnn-entanglement needs at least one hidden layer (I(A:D), I3), got {list(self.sizes)}"
+            )
         if not isinstance(self.n_probe, int) or self.n_probe < 1:
             raise ConfigError(f"n_probe: expected an integer ≥ 1, got {self.n_probe!r}")
 
