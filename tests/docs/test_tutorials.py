@@ -9,9 +9,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 @pytest.mark.parametrize("name", ["tutorial_fnn_interpretation.md", "tutorial_qep.md"])
-def test_tutorial_snippets_run(name, capsys):
+def test_tutorial_snippets_run(name):
     text = (DOCS / name).read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    blocks = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
     assert blocks, f"{name} has no python snippets"
     namespace: dict = {}
     for block in blocks:
