@@ -68,3 +68,13 @@ def test_compact_storage_round_trips_to_the_dense_hamiltonians():
     assert np.array_equal(data.dense([1, 3]), dense[[1, 3]])
     with pytest.raises(ShapeError, match="values"):
         scatter(torch.zeros(2, 5, dtype=torch.complex128))
+
+
+def test_dense_refuses_more_than_max_bytes(tmp_path):
+    from qnets.errors import SizeLimitError
+
+    data = chern_dataset(3, 4, seed=0, workers=1, cache_dir=tmp_path)
+    assert data.dense().shape == (3, 16, 16)
+    with pytest.raises(SizeLimitError, match="3 dense 16×16 Hamiltonians need .*indices=.*SparseSystemInput"):
+        data.dense(max_bytes=1000)
+    assert data.dense([0], max_bytes=5000).shape == (1, 16, 16)

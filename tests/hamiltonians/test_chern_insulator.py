@@ -59,3 +59,13 @@ def test_bad_arguments():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         chern_insulator(8, 0.5)
+
+
+def test_dense_size_guard_names_the_memory_and_the_way_out():
+    from qnets.errors import SizeLimitError
+
+    with pytest.raises(SizeLimitError, match=r"L=68: .*4624×4624 .*0\.3 GB.*max_sites=4624"):
+        chern_insulator(68, 0.7)
+    assert chern_insulator(8, 0.7, max_sites=64).shape == (64, 64)
+    with pytest.raises(SizeLimitError, match="max_sites=63"):
+        chern_insulator(8, 0.7, max_sites=63)

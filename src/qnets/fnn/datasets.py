@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from qnets.errors import ConfigError, ShapeError
+from qnets.errors import ConfigError, ShapeError, SizeLimitError
 from qnets.hamiltonians import chern_insulator
 from qnets.parallel import map_grid
 from qnets.solvers import real_space_chern_number, spectral_gap
@@ -88,9 +88,20 @@ class ChernDataset:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def dense(self, indices=None) -> np.ndarray:
-        """Dense Hamiltonians ``(m, L², L²)`` complex128 of ``indices`` (default: all)."""
+    def dense(self, indices=None, *, max_bytes: float = 2e9) -> np.ndarray:
+        """Dense Hamiltonians ``(m, L², L²)`` of ``indices`` (default: all).
+
+        Refuses (:class:`~qnets.errors.SizeLimitError`) more than ``max_bytes`` of output; take
+        the samples in slices, or train on ``values`` through :class:`SparseSystemInput`.
+        """
         values = self.values if indices is None else self.values[indices]
+        size = values.shape[0] * self.L**4 * values.dtype.itemsize
+        if size > max_bytes:
+            raise SizeLimitError(
+                f"dense: {values.shape[0]} dense {self.L**2}×{self.L**2} Hamiltonians need "
+                f"{size / 1e9:.1f} GB (max_bytes={max_bytes:.3g}); pass indices= for a slice, raise "
+                f"max_bytes, or feed the values to SparseSystemInput"
+            )
         out = np.zeros((values.shape[0], self.L**2, self.L**2), dtype=values.dtype)
         out[:, self.rows, self.cols] = values
         return out

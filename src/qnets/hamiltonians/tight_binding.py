@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from qnets.errors import ConfigError, QnetsWarning
+from qnets.errors import ConfigError, QnetsWarning, SizeLimitError
 from qnets.lattices import SquareLattice
 
 __all__ = ["chern_insulator", "chern_insulator_bands"]
@@ -25,6 +25,7 @@ def chern_insulator(
     *,
     disorder: Mapping[str, float] | None = None,
     seed: int | np.random.Generator | None = None,
+    max_sites: int = 4096,
 ) -> np.ndarray:
     r"""The Chern-insulator model of Zhang & Kim (PRL 118, 216401) on an ``L × L`` torus.
 
@@ -57,6 +58,9 @@ def chern_insulator(
         amplitude (as in the authors' data generator).
     seed : int or numpy.random.Generator, optional
         Randomness of the disorder.
+    max_sites : int, default 4096
+        Size guard: the dense matrix has ``16 L⁴`` bytes (268 MB at ``L = 64``); a larger
+        ``L²`` raises :class:`~qnets.errors.SizeLimitError` unless this is raised.
 
     Returns
     -------
@@ -74,6 +78,12 @@ def chern_insulator(
         )
     if not np.isfinite(kappa):
         raise ConfigError(f"kappa: expected a finite real number, got {kappa!r}")
+    if L * L > max_sites:
+        raise SizeLimitError(
+            f"L={L}: the dense {L * L}×{L * L} complex matrix needs {16 * L**4 / 1e9:.1f} GB "
+            f"(max_sites={max_sites}); pass max_sites={L * L} if the memory is there, or work "
+            f"on the bond pattern (qnets.fnn.datasets stores only the non-zero values)"
+        )
     disorder = dict(disorder or {})
     unknown = set(disorder) - set(_DISORDER_KEYS)
     if unknown:
