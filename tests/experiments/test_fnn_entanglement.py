@@ -40,6 +40,13 @@ def test_information_rises_stays_below_the_bound_and_resumes(tmp_path):
     assert (run_dir / "wd-0" / "entanglement.jsonl").read_text().splitlines() == lines
     assert again["runs"][0]["I_AC_final"] == result["runs"][0]["I_AC_final"]
     assert json.loads((run_dir / "final.json").read_text())["runs"][1]["weight_decay"] == 0.001
+    # a run killed after its last checkpoint but before the log line: resume measures it again
+    log = run_dir / "wd-0" / "entanglement.jsonl"
+    log.write_text("\n".join(lines[:-1]) + "\n")
+    again = run_experiment("fnn-entanglement", config, out=run_dir, resume=True, progress=False)
+    restored = json.loads(log.read_text().splitlines()[-1])
+    assert restored["epoch"] == 4
+    assert restored["I_AC"] == pytest.approx(json.loads(lines[-1])["I_AC"], abs=1e-10)
 
 
 def test_probe_information_matches_the_dense_ground_state():
