@@ -264,3 +264,18 @@ def test_system_encoder_refuses_non_hermitian_hamiltonians(gen):
     h[1, 0, 1] += 0.5j
     with pytest.raises(ConfigError, match="Hermitian .* sample 1"):
         net(h)
+
+
+@pytest.mark.parametrize(("size", "accepted"), [(0.9e-6, True), (1.1e-6, False)])
+def test_system_encoder_hermiticity_tolerance_is_on_the_modulus(size, accepted):
+    """1e-6 relative to max(max |H|, 1), on |H − H†| (the fast screen by real and
+    imaginary parts must not change which inputs pass)."""
+    net = FermionNetwork([4, 3, 2], encoder="system", dtype=torch.complex128, seed=0)
+    h = torch.eye(4, dtype=torch.complex128).unsqueeze(0) * 0.5
+    direction = (1 + 0.2j) / abs(1 + 0.2j)
+    h[0, 0, 1] += size * direction  # |H − H†| at (0, 1) = size
+    if accepted:
+        net(h)
+    else:
+        with pytest.raises(ConfigError, match="Hermitian"):
+            net(h)
