@@ -111,7 +111,10 @@ def _read_metrics(path: Path) -> list[dict[str, Any]]:
 def _headline(result: Mapping[str, Any], references: Mapping[str, dict]) -> str:
     rows = []
     for key, value in result.items():
-        if key in ("paper", "run_dir") or isinstance(value, dict):
+        structured = isinstance(value, dict) or (
+            isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list)) for v in value)
+        )
+        if key in ("paper", "run_dir") or structured:  # nested records: in final.json, not the headline
             continue
         ref = references.get(key)
         paper = _fmt(ref["value"]) if ref else ""
