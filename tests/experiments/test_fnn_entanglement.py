@@ -34,7 +34,7 @@ def test_information_rises_stays_below_the_bound_and_resumes(tmp_path):
                  "wd-0/entanglement.jsonl", "wd-0.001/metrics.jsonl", "wd-0.001/checkpoint.pt"):
         assert (run_dir / name).is_file(), name
 
-    # resume to 5 epochs is refused (changed config); resuming the finished run keeps the log
+    # resuming the finished run measures nothing again and keeps the log
     lines = (run_dir / "wd-0" / "entanglement.jsonl").read_text().splitlines()
     again = run_experiment("fnn-entanglement", config, out=run_dir, resume=True, progress=False)
     assert (run_dir / "wd-0" / "entanglement.jsonl").read_text().splitlines() == lines

@@ -417,7 +417,7 @@ def _perturbation_summary(response: dict) -> dict:
             "p_topological_at_max_delta": float(c["p_topological"][-1]),
         }
         for name, c in response["curves"].items()
-        if name in ("designed", "random_mean") or name == "random 0"
+        if name in ("designed", "random 0", "random_mean")
     }
 
 
