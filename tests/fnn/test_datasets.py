@@ -78,3 +78,23 @@ def test_dense_refuses_more_than_max_bytes(tmp_path):
     with pytest.raises(SizeLimitError, match="3 dense 16×16 Hamiltonians need .*indices=.*SparseSystemInput"):
         data.dense(max_bytes=1000)
     assert data.dense([0], max_bytes=5000).shape == (1, 16, 16)
+
+
+def test_interleaved_layout_holds_both_classes_at_every_disorder_strength():
+    data = chern_dataset(12, 8, disordered=True, seed=3)
+    trivial = data.kappas < 0.5
+    assert np.array_equal(np.flatnonzero(trivial), np.arange(0, 12, 3))
+    # the strongest-disorder quarter still holds a trivial (κ < 0.5) sample: strength alone
+    # does not tell the class
+    assert trivial[9:].any() and trivial[:3].any()
+    assert np.allclose(data.strengths[:, 0], np.linspace(1, 3, 12))
+
+
+def test_blocked_layout_puts_the_trivial_third_first(tmp_path):
+    data = chern_dataset(9, 8, disordered=True, seed=3, layout="blocked", cache_dir=tmp_path)
+    assert (data.kappas[:3] < 0.5).all() and (data.kappas[3:] > 0.5).all()
+    interleaved = chern_dataset(9, 8, disordered=True, seed=3, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("chern-*.npz"))) == 2  # cached under different keys
+    assert not np.array_equal(data.kappas < 0.5, interleaved.kappas < 0.5)
+    with pytest.raises(ConfigError, match="layout"):
+        chern_dataset(3, 8, disordered=True, layout="random")

@@ -60,7 +60,8 @@ class FnnChernConfig:
     ``n_train_disordered`` / ``n_test_disordered`` (the paper: 20k/4k clean, 30k/6k
     disordered), ``label_gap`` (0.2), ``min_gap`` (0.01), ``data_seed``, ``workers``
     (generation processes; ``null`` = all cores), ``cache_dir`` (``null`` =
-    ``~/.cache/qnets/chern``). Network: :class:`qnets.fnn.FermionNetwork` arguments.
+    ``~/.cache/qnets/chern``), ``disorder_layout`` (``interleaved`` or ``blocked``: which
+    disordered samples are the trivial third, :mod:`qnets.fnn.datasets`). Network: :class:`qnets.fnn.FermionNetwork` arguments.
     Training: :class:`qnets.training.TrainConfig` fields. ``n_phase``: clean samples of the
     phase diagram. ``train_subset``: train on a seeded random subset of this many of the
     generated training samples (the full test set is kept; for CPU-limited runs).
@@ -80,6 +81,7 @@ class FnnChernConfig:
     data_seed: int = 0
     workers: int | None = None
     cache_dir: str | None = None
+    disorder_layout: str = "interleaved"
     sizes: list[int] = field(default_factory=lambda: [144, 100, 64, 64, 64, 2])
     intra: Any = "dense"
     energy: float = 0.0
@@ -107,6 +109,10 @@ class FnnChernConfig:
     def __post_init__(self):
         if self.readout not in _READOUTS:
             raise ConfigError(f"readout: expected one of {_READOUTS}, got {self.readout!r}")
+        if self.disorder_layout not in ("interleaved", "blocked"):
+            raise ConfigError(
+                f"disorder_layout: expected 'interleaved' or 'blocked', got {self.disorder_layout!r}"
+            )
         if self.dtype not in _DTYPES:
             raise ConfigError(f"dtype: expected one of {tuple(_DTYPES)}, got {self.dtype!r}")
         if not isinstance(self.L, int) or self.L < 4 or self.L % 4:
@@ -162,6 +168,7 @@ def chern_data(config: FnnChernConfig, split: str):
             parts.append(chern_dataset(
                 n, config.L, disordered=disordered, gap=config.label_gap, min_gap=config.min_gap,
                 seed=4 * config.data_seed + 2 * int(disordered) + offset, workers=workers, cache_dir=cache,
+                layout=config.disorder_layout,
             ))
     values = np.concatenate([p.values for p in parts])
     labels = np.concatenate([p.labels for p in parts])

@@ -9,10 +9,18 @@ on an ``L × L`` torus with a phase label (0 trivial, 1 topological), as in the 
 ``disordered``
     sample ``s`` of ``n`` gets disorder strengths rising linearly with ``s / (n − 1)``:
     onsite ``W`` 1 → 3, NN bonds 0 → 1, NNN bonds 0 → 0.5 (uniform in ``±strength``).
-    The first third has ``κ ~ U[0.1, 0.5]`` and label 0; the rest ``κ ~ U[0.5, 1]`` labelled
-    by the real-space Chern number (:func:`qnets.solvers.real_space_chern_number`):
+    One third of the samples has ``κ ~ U[0.1, 0.5]`` and label 0; the rest ``κ ~ U[0.5, 1]``
+    labelled by the real-space Chern number (:func:`qnets.solvers.real_space_chern_number`):
     ``|C| < 0.5 − gap`` → 0, ``|C| > 0.5 + gap`` → 1, otherwise redrawn. Samples with an
     eigenvalue ``|E| < min_gap`` are redrawn.
+
+    Which third is trivial is the ``layout``: ``"interleaved"`` (default) makes every third
+    sample trivial, so each disorder strength holds both classes in the same proportion, as in
+    a generation that draws one third trivial samples in every batch of the disorder ramp.
+    ``"blocked"`` makes the first third trivial (the data of the qnets runs before
+    2026-11-22): there the disorder strength alone predicts the label for ``W < 5/3`` (all
+    trivial), a shortcut a network can learn, and the strongest-disorder samples are all
+    ``κ > 0.5``, many with ``C = 0``.
 
 Every sample has its own random stream (``numpy.random.SeedSequence(seed).spawn``), so a
 dataset does not depend on how it is split over worker processes; datasets are cached as
@@ -45,6 +53,7 @@ from qnets.solvers import real_space_chern_number, spectral_gap
 __all__ = ["ChernDataset", "SparseSystemInput", "chern_dataset", "chern_pattern"]
 
 _MAX_REDRAWS = 1000
+_LAYOUTS = ("interleaved", "blocked")
 
 
 def chern_pattern(L: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,9 +177,9 @@ def _single_threaded_blas_in_workers() -> None:
 
 
 def _one_sample(args) -> tuple[np.ndarray, int, float]:
-    index, n_samples, L, disordered, gap, min_gap, seed_seq = args
+    index, n_samples, L, disordered, gap, min_gap, seed_seq, layout = args
     _single_threaded_blas_in_workers()
-    h, label, kappa = _draw_sample(index, n_samples, L, disordered, gap, min_gap, seed_seq)
+    h, label, kappa = _draw_sample(index, n_samples, L, disordered, gap, min_gap, seed_seq, layout)
     rows, cols = _pattern_cached(L)
     values = h[rows, cols]
     if not np.isclose(np.abs(h).sum(), np.abs(values).sum(), rtol=1e-12, atol=0.0):
@@ -187,11 +196,19 @@ def _pattern_cached(L: int) -> tuple[np.ndarray, np.ndarray]:
     return _PATTERNS[L]
 
 
-def _draw_sample(index, n_samples, L, disordered, gap, min_gap, seed_seq):
+def _is_trivial(index: int, n_samples: int, disordered: bool, layout: str) -> bool:
+    if not disordered:
+        return index % 2 == 0
+    if layout == "blocked":
+        return index < n_samples / 3
+    return index % 3 == 0
+
+
+def _draw_sample(index, n_samples, L, disordered, gap, min_gap, seed_seq, layout):
     rng = np.random.default_rng(seed_seq)
     onsite, nn, nnn = _strengths(index, n_samples, disordered)
     disorder = {"onsite": onsite, "nn": nn, "nnn": nnn} if disordered else None
-    trivial = index < n_samples / 3 if disordered else index % 2 == 0
+    trivial = _is_trivial(index, n_samples, disordered, layout)
     for _ in range(_MAX_REDRAWS):
         kappa = rng.uniform(0.1, 0.5) if trivial else rng.uniform(0.5, 1.0)
         h = chern_insulator(L, kappa, disorder=disorder, seed=rng)
@@ -217,6 +234,7 @@ def chern_dataset(
     seed: int = 0,
     workers: int = 1,
     cache_dir: str | os.PathLike | None = None,
+    layout: str = "interleaved",
 ) -> ChernDataset:
     """Generate (or load from ``cache_dir``) a Chern-insulator phase dataset.
 
@@ -238,6 +256,9 @@ def chern_dataset(
         Processes for the generation (1 = serial); the result does not depend on it.
     cache_dir : path, optional
         Folder for ``chern-<hash>.npz``; reused when it exists.
+    layout : {"interleaved", "blocked"}
+        Which disordered samples are the trivial third (module docstring); ignored for the
+        clean set.
     """
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError(f"n_samples: expected a positive integer, got {n_samples!r}")
@@ -245,8 +266,12 @@ def chern_dataset(
         raise ConfigError(f"gap: expected 0 ≤ gap < 0.5, got {gap!r}")
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"workers: expected a positive integer, got {workers!r}")
+    if layout not in _LAYOUTS:
+        raise ConfigError(f"layout: expected one of {_LAYOUTS}, got {layout!r}")
     key = {"n_samples": int(n_samples), "L": int(L), "disordered": bool(disordered),
            "gap": float(gap), "min_gap": float(min_gap), "seed": int(seed), "version": 2}
+    if disordered and layout != "blocked":  # blocked data keeps its original cache key
+        key["layout"] = layout
     path = None
     if cache_dir is not None:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
@@ -258,7 +283,7 @@ def chern_dataset(
                     L=int(L),
                 )
     seeds = np.random.SeedSequence(seed).spawn(n_samples)
-    jobs = [(i, n_samples, L, disordered, gap, min_gap, seeds[i]) for i in range(n_samples)]
+    jobs = [(i, n_samples, L, disordered, gap, min_gap, seeds[i], layout) for i in range(n_samples)]
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
