@@ -37,6 +37,24 @@ def solve_ex(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return torch.stack([p[0] for p in parts]), torch.stack([p[1] for p in parts])
 
 
+def lu_factor_ex(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``torch.linalg.lu_factor_ex(a)`` for ``(B, n, n)`` ``a``; per matrix where batched LU fails."""
+    if not _per_matrix(a):
+        return torch.linalg.lu_factor_ex(a)
+    parts = [torch.linalg.lu_factor_ex(ai) for ai in a]
+    return tuple(torch.stack([p[k] for p in parts]) for k in range(3))
+
+
+def lu_solve(lu: torch.Tensor, pivots: torch.Tensor, b: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+    """``torch.linalg.lu_solve(lu, pivots, b, adjoint=adjoint)``; per matrix where batched LU fails."""
+    if not _per_matrix(lu):
+        return torch.linalg.lu_solve(lu, pivots, b, adjoint=adjoint)
+    b = b.expand(lu.shape[0], *b.shape[-2:])
+    return torch.stack([
+        torch.linalg.lu_solve(li, pi, bi, adjoint=adjoint) for li, pi, bi in zip(lu, pivots, b, strict=True)
+    ])
+
+
 def inv(a: torch.Tensor) -> torch.Tensor:
     """``torch.linalg.inv(a)`` for ``(B, n, n)`` ``a``; per matrix where batched LU fails."""
     if not _per_matrix(a):
