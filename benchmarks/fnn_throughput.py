@@ -22,7 +22,6 @@ Usage: ``python benchmarks/fnn_throughput.py [--batch 256] [--repeats 10] [--thr
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import platform
 import subprocess
@@ -63,21 +62,26 @@ def gemm_rate(n: int = 2048, repeats: int = 5) -> float:
 def recursion_flops(sizes, batch: int) -> tuple[float, float]:
     """Real FLOPs executed by the forward and by forward + backward (whole batch).
 
-    A complex multiply-add counts 8 real FLOPs, a real one 2. Forward, layer l → l+1:
-    ``T† g T`` (``n_l² n_{l+1} + n_l n_{l+1}²`` complex) and the solve for ``g_{l+1}``
-    (``4/3 n³`` complex). The diagonal input layer runs as one real GEMM over the upper
-    triangle (``[d_r; d_i] @ [Re K, Im K]``: ``2 n0 n1(n1+1)`` real multiply-adds per
-    sample), and so does its adjoint. Backward: ``P = g† Ḡ g†`` (``2 n³``); other layers
-    ``T P``, ``T P†`` (``n_{l-1} n_l²`` each), ``g† (TP)``, ``g (T P†)`` and ``(TP) T†``
-    (``n_{l-1}² n_l`` each). Small element-wise work is not counted.
+    A complex multiply-add counts 8 real FLOPs, a real one 2. The diagonal input layer runs
+    as one real GEMM over the upper triangle (``[d_r; d_i] @ [Re K, Im K]``:
+    ``2 n0 n1(n1+1)`` real multiply-adds per sample), and so does its adjoint. A hidden
+    layer ``l`` (``1 ≤ l < L``) is solved thin: LU (``n_l³/3`` complex) and two solves with
+    ``n_{l+1}`` right-hand sides for ``X_l = g_l T_l`` and ``Y_l = g_l† T_l``
+    (``2 n_l² n_{l+1}``); the next self-energy is ``T_l† X_l`` (``n_l n_{l+1}²``). The output
+    block is inverted (``4/3 n_L³``). Backward: ``P_L = g_L† Ḡ g_L†`` (``2 n_L³``); for a
+    thin layer ``Y_l P_{l+1}``, ``X_l P_{l+1}†`` (``n_l n_{l+1}²`` each) and
+    ``(Y_l P_{l+1}) X_l†`` (``n_l² n_{l+1}``). Small element-wise work is not counted.
     """
-    forward = backward = 0.0  # real FLOPs per sample
-    for layer, (a, b) in enumerate(itertools.pairwise(sizes)):
-        first = 2 * 2 * a * b * (b + 1)  # real FLOPs of the Hermitian half-GEMM
-        forward += first if layer == 0 else 8 * (a * a * b + a * b * b)
-        forward += 8 * 4 / 3 * b**3
-        backward += 8 * 2 * b**3
-        backward += first if layer == 0 else 8 * (2 * a * b * b + 3 * a * a * b)
+    n = list(sizes)
+    last = len(n) - 1
+    first = 2 * 2 * n[0] * n[1] * (n[1] + 1)  # real FLOPs of the Hermitian half-GEMM
+    forward = backward = float(first)  # real FLOPs per sample
+    for layer in range(1, last):
+        a, b = n[layer], n[layer + 1]
+        forward += 8 * (a**3 / 3 + 2 * a * a * b + a * b * b)
+        backward += 8 * (2 * a * b * b + a * a * b)
+    forward += 8 * 4 / 3 * n[last] ** 3
+    backward += 8 * 2 * n[last] ** 3
     return batch * forward, batch * (forward + backward)
 
 

@@ -115,6 +115,28 @@ def _gather_maps(n1: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return _GATHER_CACHE[key]
 
 
+def _hermitian_parts_upper(P: torch.Tensor, n1: int, m: int) -> torch.Tensor:
+    """Upper triangles of ``X_b = P_b + P_b†`` and ``Z_b = −i (P_b − P_b†)`` as real parts.
+
+    Returns ``(2B, 2m)``: rows ``b`` hold ``[Re X_b[a ≤ c], Im X_b[a ≤ c]]``, rows ``B + b``
+    the same for ``Z_b``, from one gather of ``P[a, c]`` and ``P[c, a]``:
+    ``X = (Re P_ac + Re P_ca) + i(Im P_ac − Im P_ca)``,
+    ``Z = (Im P_ac + Im P_ca) + i(Re P_ca − Re P_ac)``.
+    """
+    batch = P.shape[0]
+    ua, uc = _upper(n1, P.device)
+    pairs = torch.view_as_real(P).reshape(batch, n1 * n1, 2).index_select(
+        1, torch.cat([ua * n1 + uc, uc * n1 + ua])
+    )
+    upper, lower = pairs[:, :m], pairs[:, m:]
+    out = P.real.new_empty(2 * batch, 2 * m)
+    torch.add(upper[..., 0], lower[..., 0], out=out[:batch, :m])
+    torch.sub(upper[..., 1], lower[..., 1], out=out[:batch, m:])
+    torch.add(upper[..., 1], lower[..., 1], out=out[batch:, :m])
+    torch.sub(lower[..., 0], upper[..., 0], out=out[batch:, m:])
+    return out
+
+
 def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch.Tensor:
     """``Σ_b = T† diag(d_b) T``, shape ``(B, n1, n1)``."""
     batch = d.shape[0]
@@ -128,7 +150,7 @@ def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch
     if strategy == "hermitian":
         index, forward_map, _, m = _gather_maps(n1, T.device)
         full = T.conj()[:, :, None] * T[:, None, :]  # K_i[a, c] = conj(T_ia) T_ic
-        k = torch.view_as_real(full).reshape(n0, 2 * n1 * n1)[:, index]  # [Re K, Im K] upper
+        k = torch.view_as_real(full).reshape(n0, 2 * n1 * n1).index_select(1, index)  # [Re K, Im K] upper
         real = torch.cat([d.real, d.imag], 0) @ k  # (2B, 2m)
         r1, r3 = real[:batch, :m], real[:batch, m:]  # d_r Re K, d_r Im K
         r4, r2 = real[batch:, :m], real[batch:, m:]  # d_i Re K, d_i Im K
@@ -160,10 +182,8 @@ def adjoint(
             grad_g0 = d.new_zeros(batch, n0).index_add_(1, i, p_ac * weights)
         return t_bar, grad_g0
     if strategy == "hermitian":
-        index, _, adjoint_map, m = _gather_maps(n1, T.device)
-        Ph = P.mH
-        hermitian_parts = torch.cat([P + Ph, -1j * (P - Ph)], 0)  # X_b, Z_b: (2B, n1, n1)
-        parts = torch.view_as_real(hermitian_parts).reshape(2 * batch, 2 * n1 * n1)[:, index]
+        _, _, adjoint_map, m = _gather_maps(n1, T.device)
+        parts = _hermitian_parts_upper(P, n1, m)
         real = torch.cat([d.real, d.imag], 0).T @ parts  # (n0, 2m): [Re, Im] of M[i, a ≤ c]
         # M is Hermitian: the lower triangle is the conjugate of the upper one
         source = torch.cat([real, real[:, :m], -real[:, m:]], 1)
