@@ -10,7 +10,8 @@ from qnets.errors import ShapeError
 from qnets.greens import _first_layer as first_layer
 from qnets.greens import dense_greens, layered_greens, reference_layered_greens
 
-SIZES = [12, 7, 5, 3]
+# hidden layer 1 (7 → 6) is solved through its inverse, layer 2 (6 → 3) by thin solves
+SIZES = [12, 7, 6, 3]
 Z = 0.05j
 
 
@@ -196,16 +197,26 @@ def test_non_finite_parameters_raise_a_numerical_error(gen):
         layered_greens(_inputs(gen)["diagonal"], onsite, hoppings, Z)
 
 
-def test_a_failing_lapack_solve_is_redone_in_complex128(gen, monkeypatch):
+@pytest.mark.parametrize("use_source", [False, True])
+def test_a_failing_lapack_solve_is_redone_in_complex128(gen, monkeypatch, use_source):
     """MKL's batched complex64 LU once raised on its own pivots mid-training; the layer is
-    then solved again in complex128 (with a warning) and the result is unchanged."""
+    then solved again in complex128 (with a warning) and the result and gradients (through the
+    kept complex128 factors, with sources) are unchanged."""
     from qnets.errors import PrecisionWarning
 
     onsite, hoppings = _network(gen)
     g0 = _inputs(gen)["diagonal"]
-    args = [t.to(torch.complex64) for t in (g0, *onsite, *hoppings)]
-    g0_64, onsite_64, hoppings_64 = args[0], args[1 : 1 + len(onsite)], args[1 + len(onsite) :]
-    expected = layered_greens(g0_64, onsite_64, hoppings_64, Z).g_out
+    source = torch.ones(1, SIZES[0], dtype=torch.complex64) if use_source else None
+
+    def value_and_grads():
+        params = [t.to(torch.complex64).requires_grad_(True) for t in (g0, *onsite, *hoppings)]
+        result = layered_greens(params[0], params[1:4], params[4:], Z, source=source)
+        loss = (result.g_out.imag ** 2).sum()
+        if use_source:
+            loss = loss + (result.g_in_out.abs() ** 2).sum()
+        return result.g_out.detach(), torch.autograd.grad(loss, params)
+
+    expected, expected_grads = value_and_grads()
     real_solve = torch.linalg.lu_solve
 
     def flaky(lu, pivots, rhs, **kwargs):
@@ -215,9 +226,12 @@ def test_a_failing_lapack_solve_is_redone_in_complex128(gen, monkeypatch):
 
     monkeypatch.setattr(torch.linalg, "lu_solve", flaky)
     with pytest.warns(PrecisionWarning, match="recomputed in complex128"):
-        result = layered_greens(g0_64, onsite_64, hoppings_64, Z).g_out
+        result, grads = value_and_grads()
     assert result.dtype == torch.complex64
     assert torch.allclose(result, expected, rtol=1e-4, atol=1e-5)
+    for a, b in zip(grads, expected_grads, strict=True):
+        assert a.dtype == b.dtype
+        assert (a - b).abs().max() <= 1e-3 * b.abs().max()
 
 
 def test_a_singular_block_in_complex128_raises(gen, monkeypatch):
@@ -261,3 +275,11 @@ def test_batched_solves_of_large_blocks_work_with_two_threads():
                 assert np.abs(x.numpy() - oracle).max() <= tol * scale
     finally:
         torch.set_num_threads(threads)
+
+
+def test_both_hidden_layer_solves_are_exercised(gen):
+    """SIZES covers a hidden layer solved through g = A⁻¹ and one solved thin (A⁻¹ T)."""
+    from qnets.greens import recursion
+
+    _, hoppings = _network(gen)
+    assert [recursion._via_inverse(T) for T in hoppings[1:]] == [True, False]

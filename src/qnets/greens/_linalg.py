@@ -45,13 +45,17 @@ def lu_factor_ex(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return tuple(torch.stack([p[k] for p in parts]) for k in range(3))
 
 
-def lu_solve(lu: torch.Tensor, pivots: torch.Tensor, b: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
-    """``torch.linalg.lu_solve(lu, pivots, b, adjoint=adjoint)``; per matrix where batched LU fails."""
+def lu_solve(
+    lu: torch.Tensor, pivots: torch.Tensor, b: torch.Tensor, *, left: bool = True, adjoint: bool = False
+) -> torch.Tensor:
+    """``torch.linalg.lu_solve(lu, pivots, b, left=left, adjoint=adjoint)``; per matrix where
+    batched LU fails."""
     if not _per_matrix(lu):
-        return torch.linalg.lu_solve(lu, pivots, b, adjoint=adjoint)
+        return torch.linalg.lu_solve(lu, pivots, b, left=left, adjoint=adjoint)
     b = b.expand(lu.shape[0], *b.shape[-2:])
     return torch.stack([
-        torch.linalg.lu_solve(li, pi, bi, adjoint=adjoint) for li, pi, bi in zip(lu, pivots, b, strict=True)
+        torch.linalg.lu_solve(li, pi, bi, left=left, adjoint=adjoint)
+        for li, pi, bi in zip(lu, pivots, b, strict=True)
     ])
 
 

@@ -71,16 +71,42 @@ def _all_finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all())
 
 
-def _solve_layer_block(
-    block: torch.Tensor, rhs: torch.Tensor, layer: int, *, adjoint: bool = False
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(block⁻¹ rhs, block⁻ᴴ rhs or None)`` for a batch of layer blocks ``z − h − Σ``.
+def _via_inverse(rhs: torch.Tensor) -> bool:
+    """Whether ``A⁻¹ T`` and ``A⁻ᴴ T`` (``T``: ``n × m``) are cheaper through ``g = A⁻¹``.
 
-    One batched LU factorisation, then triangular solves (``rhs = 1`` gives the inverse
-    ``g``). If LAPACK reports a failure (or, as seen once with MKL's batched complex64 LU on
-    CPU, raises on its own pivots) the batch is solved again in complex128 with a
-    :class:`~qnets.errors.PrecisionWarning`; a block that is non-finite or singular in
-    complex128 too raises :class:`~qnets.errors.NumericalError`.
+    Batched triangular solves of small blocks run far below GEMM speed on CPU: measured
+    (256 blocks, complex64, 1 thread) two thin solves took 64 ms vs 49 ms via ``g`` and two
+    ``bmm`` for ``n = m = 64``, but 121 vs 131 ms for ``n, m = 100, 64`` and 250 vs 487 ms
+    for ``169, 36``. The crossover is near ``m ≈ 0.8 n``.
+    """
+    return rhs.dim() == 2 and 5 * rhs.shape[-1] >= 4 * rhs.shape[-2]
+
+
+class _LayerSolve(NamedTuple):
+    right: torch.Tensor  # block⁻¹ rhs
+    adjoint: torch.Tensor | None  # block⁻ᴴ rhs
+    left: torch.Tensor | None  # row_rhs block⁻¹
+    lu: tuple[torch.Tensor, torch.Tensor] | None  # (LU, pivots), possibly in complex128
+
+
+def _solve_layer_block(
+    block: torch.Tensor,
+    rhs: torch.Tensor,
+    layer: int,
+    *,
+    adjoint: bool = False,
+    row_rhs: torch.Tensor | None = None,
+    keep_lu: bool = False,
+) -> _LayerSolve:
+    """Solves with a batch of layer blocks ``A = z − h − Σ`` from one LU factorisation.
+
+    Returns ``A⁻¹ rhs``, ``A⁻ᴴ rhs`` (when ``adjoint``), ``row_rhs A⁻¹`` (when given) and the
+    factorisation (when ``keep_lu``); ``rhs = 1`` gives the inverse ``g``. If LAPACK reports
+    a failure (or, as seen once with MKL's batched complex64 LU on CPU, raises on its own
+    pivots) the batch is solved again in complex128 with a
+    :class:`~qnets.errors.PrecisionWarning` (the kept factorisation is then complex128); a
+    block that is non-finite or singular in complex128 too raises
+    :class:`~qnets.errors.NumericalError`.
     """
     if not _all_finite(block):
         finite = torch.isfinite(block).flatten(1).all(1)
@@ -92,10 +118,21 @@ def _solve_layer_block(
     try:
         lu, pivots, info = _linalg.lu_factor_ex(block)
         if not bool(info.any()):
-            x = _linalg.lu_solve(lu, pivots, rhs)
-            xh = _linalg.lu_solve(lu, pivots, rhs, adjoint=True) if adjoint else None
-            if _all_finite(x) and (xh is None or _all_finite(xh)):
-                return x, xh
+            if _via_inverse(rhs):
+                g = _linalg.lu_solve(lu, pivots, _eye_like(block.shape[0], block.shape[-1], block))
+                right, left_adjoint = g @ rhs, (g.mH @ rhs if adjoint else None)
+            else:
+                right = _linalg.lu_solve(lu, pivots, rhs)
+                left_adjoint = _linalg.lu_solve(lu, pivots, rhs, adjoint=True) if adjoint else None
+            result = _LayerSolve(
+                right,
+                left_adjoint,
+                # row_rhs A⁻¹ = (A⁻ᴴ row_rhs†)†: LAPACK's own transpose, no copy of the factors
+                _linalg.lu_solve(lu, pivots, row_rhs.mH, adjoint=True).mH if row_rhs is not None else None,
+                (lu, pivots) if keep_lu else None,
+            )
+            if all(_all_finite(t) for t in result[:3] if t is not None):
+                return result
             reason = "non-finite solution"
         else:
             reason = f"LAPACK info ≠ 0 for {int((info != 0).sum())} samples"
@@ -113,20 +150,33 @@ def _solve_layer_block(
         PrecisionWarning,
         stacklevel=4,
     )
-    x, xh = _solve_layer_block(block.to(torch.complex128), rhs.to(torch.complex128), layer, adjoint=adjoint)
-    return x.to(block.dtype), (xh.to(block.dtype) if xh is not None else None)
+    wide = torch.complex128
+    result = _solve_layer_block(
+        block.to(wide), rhs.to(wide), layer, adjoint=adjoint,
+        row_rhs=row_rhs.to(wide) if row_rhs is not None else None, keep_lu=keep_lu,
+    )
+    narrow = [t.to(block.dtype) if t is not None else None for t in result[:3]]
+    return _LayerSolve(*narrow, result.lu)
+
+
+def _lu_row_solve_adjoint(lu: tuple[torch.Tensor, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
+    """``rows A⁻ᴴ`` (i.e. ``rows g†``) from the kept factorisation of ``A``."""
+    factors, pivots = lu
+    return _linalg.lu_solve(factors, pivots, rows.to(factors.dtype).mH).mH.to(rows.dtype)
 
 
 class _LayeredGreensFunction(torch.autograd.Function):
     """Forward recursion (§1.3 of the spec) and its explicit adjoint (§1.6).
 
-    Without sources, a hidden layer's ``g_l`` enters the recursion only through
+    A hidden layer's ``g_l`` (``1 ≤ l < L``) enters the recursion only through
     ``X_l = g_l T_l`` and ``Y_l = g_l† T_l`` (both ``n_l × n_{l+1}``): ``Σ_{l+1} = T_l† X_l``,
-    ``P_l = Y_l P_{l+1} X_l†`` and ``T̄_l = Σ_b Y_l P_{l+1} + X_l P_{l+1}†``. These
-    "thin" layers are solved from one LU factorisation with ``n_{l+1}`` right-hand sides
-    instead of being inverted, which saves ``n_l³ − n_l² n_{l+1}`` multiply-adds per sample
-    in the forward and ``2 n_l³ + 2 n_l² n_{l+1}`` in the backward. With sources (or for the
-    output layer) ``g_l`` is formed explicitly.
+    ``P_l = Y_l P_{l+1} X_l†`` and ``T̄_l = Σ_b Y_l P_{l+1} + X_l P_{l+1}†``. These layers
+    are solved "thin" from one LU factorisation with ``n_{l+1}`` right-hand sides instead of
+    being inverted, which saves ``n_l³ − n_l² n_{l+1}`` multiply-adds per sample in the
+    forward and ``2 n_l³ + 2 n_l² n_{l+1}`` in the backward. With sources,
+    ``F_l = (F_{l-1} T_{l-1}) g_l`` is a row solve with the same factors, and the backward
+    adds ``F_l† (F̄_l g_l†)`` to ``P_l`` (``F̄_l g_l†`` again a row solve). Only the output
+    block ``g_L`` is formed explicitly.
     """
 
     @staticmethod
@@ -134,14 +184,14 @@ class _LayeredGreensFunction(torch.autograd.Function):
         onsite = params[:n_layers]
         hoppings = params[n_layers:]
         diagonal = g0.dim() == 2
-        thin = source is None
+        has_source = source is not None
+        keep_lu = has_source and want_adjoint
         batch = g0.shape[0]
-        greens = [g0]  # g_l, or X_l = g_l T_l for a thin hidden layer
-        adjoints = []  # Y_l = g_l† T_l of the thin hidden layers
+        greens = [g0]  # g_0, then X_l = g_l T_l for the hidden layers, then g_L
+        adjoints, factors, pivots = [], [], []  # Y_l and the LU of the hidden layers
         sources = None
-        if source is not None:
+        if has_source:
             sources = [source * g0[:, None, :] if diagonal else source @ g0]
-        g = g0
         strategy = pairs = None
         if diagonal:
             strategy, pairs = _first_layer.choose_strategy(hoppings[0], pattern)
@@ -149,44 +199,59 @@ class _LayeredGreensFunction(torch.autograd.Function):
             T, h = hoppings[layer], onsite[layer]
             n_next = T.shape[1]
             eye = _eye_like(batch, n_next, g0)
-            if diagonal and layer == 0:
-                sigma = _first_layer.self_energy(g0, T, strategy, pairs)
-            elif layer == 0 or not thin:
-                sigma = _self_energy(g, T)
-            else:
+            if layer > 0:
                 sigma = T.mH @ greens[-1]
+            elif diagonal:
+                sigma = _first_layer.self_energy(g0, T, strategy, pairs)
+            else:
+                sigma = _self_energy(g0, T)
             block = z * eye - h - sigma
-            if thin and layer < n_layers - 1:
-                x, y = _solve_layer_block(block, hoppings[layer + 1], layer, adjoint=want_adjoint)
-                greens.append(x)
-                adjoints.append(y)
-                continue
-            g = _solve_layer_block(block, eye, layer)[0]
-            greens.append(g)
-            if sources is not None:
-                sources.append((sources[-1] @ T) @ g)
+            row_rhs = sources[-1] @ T if has_source else None
+            if layer < n_layers - 1:
+                solved = _solve_layer_block(
+                    block, hoppings[layer + 1], layer, adjoint=want_adjoint, row_rhs=row_rhs, keep_lu=keep_lu
+                )
+                greens.append(solved.right)
+                adjoints.append(solved.adjoint)
+                if keep_lu:
+                    factors.append(solved.lu[0])
+                    pivots.append(solved.lu[1])
+                if has_source:
+                    sources.append(solved.left)
+            else:
+                g = _solve_layer_block(block, eye, layer).right
+                greens.append(g)
+                if has_source:
+                    sources.append(row_rhs @ g)
         ctx.n_layers = n_layers
         ctx.diagonal = diagonal
-        ctx.thin = thin
+        ctx.keep_lu = keep_lu
         ctx.strategy, ctx.pairs = strategy, pairs
-        ctx.has_source = source is not None
-        saved_sources = sources[:-1] if sources is not None else []
-        ctx.save_for_backward(source, *greens, *adjoints, *saved_sources, *hoppings)
-        out_source = sources[-1] if sources is not None else g.new_zeros(())
+        ctx.has_source = has_source
+        saved_sources = sources[:-1] if has_source else []
+        ctx.save_for_backward(source, *greens, *adjoints, *factors, *pivots, *saved_sources, *hoppings)
+        out_source = sources[-1] if has_source else g.new_zeros(())
         return g, out_source
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_g_out, grad_source_out):
-        n_layers, diagonal, thin = ctx.n_layers, ctx.diagonal, ctx.thin
-        saved = ctx.saved_tensors
-        source = saved[0]
-        greens = saved[1 : n_layers + 2]
-        rest = saved[n_layers + 2 :]
-        n_thin = n_layers - 1 if thin else 0
-        adjoints, rest = (None, *rest[:n_thin]), rest[n_thin:]  # adjoints[l] = Y_l
+        n_layers, diagonal = ctx.n_layers, ctx.diagonal
+        hidden = n_layers - 1
+        saved = list(ctx.saved_tensors)
+        source = saved.pop(0)
+        greens = saved[: n_layers + 1]
+        rest = saved[n_layers + 1 :]
+        adjoints, rest = [None, *rest[:hidden]], rest[hidden:]  # adjoints[l] = Y_l
+        factors = [None] * n_layers
+        if ctx.keep_lu:
+            for l in range(1, n_layers):
+                factors[l] = (rest[l - 1], rest[hidden + l - 1])
+            rest = rest[2 * hidden :]
         sources = rest[:n_layers] if ctx.has_source else None
         hoppings = rest[n_layers:] if ctx.has_source else rest
+        if hidden and adjoints[1] is None:
+            raise RuntimeError("layered_greens: backward through a forward run without gradients")
         needs = ctx.needs_input_grad
         need_g0 = needs[1]
         grad_onsite: list[torch.Tensor | None] = [None] * n_layers
@@ -194,50 +259,43 @@ class _LayeredGreensFunction(torch.autograd.Function):
 
         batch = greens[0].shape[0]
         n_out = greens[-1].shape[-1]
-        g_bar = (
-            grad_g_out
-            if grad_g_out is not None
-            else greens[-1].new_zeros(batch, n_out, n_out)
-        )
+        g_bar = grad_g_out if grad_g_out is not None else greens[-1].new_zeros(batch, n_out, n_out)
         f_bar = grad_source_out if (ctx.has_source and grad_source_out is not None) else None
-        grad_g0 = None
         P = None
         for layer in range(n_layers, 0, -1):
-            g_prev, T = greens[layer - 1], hoppings[layer - 1]
-            first = layer == 1 and diagonal
+            T = hoppings[layer - 1]
             t_bar = torch.zeros_like(T)
-            if f_bar is not None:
-                # F_l = F_{l-1} T g_l
+            # P_l = g_l† Ḡ_l g_l† (for a hidden layer, Y_l P_{l+1} X_l† came from above)
+            if layer == n_layers:
                 g = greens[layer]
-                f_prev = sources[layer - 1]
-                f_bar_gh = f_bar @ g.mH
-                g_bar = g_bar + (f_prev @ T).mH @ f_bar
-                t_bar = t_bar + torch.einsum("bki,bka->ia", f_prev.conj(), f_bar_gh)
-                f_bar = f_bar_gh @ T.mH
-            if P is None:
-                # g_l = (z - h_l - T† g_{l-1} T)^{-1}
-                g = greens[layer]
+                if f_bar is not None:  # F_L = F_{L-1} T g_L
+                    f_bar_gh = f_bar @ g.mH
+                    g_bar = g_bar + (sources[layer - 1] @ T).mH @ f_bar
                 P = g.mH @ g_bar @ g.mH
+            elif f_bar is not None:  # F_l = F_{l-1} T g_l
+                f_bar_gh = _lu_row_solve_adjoint(factors[layer], f_bar)
+                P = P + sources[layer].mH @ f_bar_gh
+            if f_bar is not None:
+                t_bar = t_bar + torch.einsum("bki,bka->ia", sources[layer - 1].conj(), f_bar_gh)
+                f_bar = f_bar_gh @ T.mH
             grad_onsite[layer - 1] = P.sum(0)
-            if first:
-                t_first, g_bar = _first_layer.adjoint(
-                    g_prev, T, P, ctx.strategy, ctx.pairs, need_g0
-                )
+            if layer > 1:
+                X, Y = greens[layer - 1], adjoints[layer - 1]
+                YP = Y @ P
+                t_bar = t_bar + YP.sum(0) + (X @ P.mH).sum(0)
+                P = YP @ X.mH
+            elif diagonal:
+                t_first, g_bar = _first_layer.adjoint(greens[0], T, P, ctx.strategy, ctx.pairs, need_g0)
                 t_bar = t_bar + t_first
-                P = None
-            elif thin and layer > 1:
-                # g_prev is X_{l-1} = g T; Y_{l-1} = g† T
-                YP = adjoints[layer - 1] @ P
-                t_bar = t_bar + YP.sum(0) + (g_prev @ P.mH).sum(0)
-                P = YP @ g_prev.mH
             else:
+                g0 = greens[0]
                 TP = T @ P
-                t_bar = t_bar + torch.einsum("bji,bja->ia", g_prev.conj(), TP)
-                t_bar = t_bar + torch.einsum("bij,bja->ia", g_prev, T @ P.mH)
-                if layer > 1 or need_g0:
+                t_bar = t_bar + torch.einsum("bji,bja->ia", g0.conj(), TP)
+                t_bar = t_bar + torch.einsum("bij,bja->ia", g0, T @ P.mH)
+                if need_g0:
                     g_bar = TP @ T.mH
-                P = None
             grad_hoppings[layer - 1] = t_bar
+        grad_g0 = None
         if need_g0:
             grad_g0 = g_bar
             if f_bar is not None:
