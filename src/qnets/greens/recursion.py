@@ -173,7 +173,9 @@ class _LayeredGreensFunction(torch.autograd.Function):
     ``P_l = Y_l P_{l+1} X_l†`` and ``T̄_l = Σ_b Y_l P_{l+1} + X_l P_{l+1}†``. These layers
     are solved "thin" from one LU factorisation with ``n_{l+1}`` right-hand sides instead of
     being inverted, which saves ``n_l³ − n_l² n_{l+1}`` multiply-adds per sample in the
-    forward and ``2 n_l³ + 2 n_l² n_{l+1}`` in the backward. With sources,
+    forward and ``2 n_l³ + 2 n_l² n_{l+1}`` in the backward (for ``n_{l+1} ≥ 0.8 n_l`` the
+    same ``X_l``, ``Y_l`` come from ``g_l`` and two products, faster on CPU:
+    :func:`_via_inverse`). With sources,
     ``F_l = (F_{l-1} T_{l-1}) g_l`` is a row solve with the same factors, and the backward
     adds ``F_l† (F̄_l g_l†)`` to ``P_l`` (``F̄_l g_l†`` again a row solve). Only the output
     block ``g_L`` is formed explicitly.
