@@ -64,7 +64,7 @@ def test_phase_crossing_interpolates_and_counts():
     [("L=6", "multiple of 4"), ("sizes=[64,8,3]", "output site"), ("sizes=[60,8,2]", "L²"),
      ("readout=landauer", "readout"), ("n_phase=1", "n_phase"), ("n_train_clean=-1", "n_train_clean"),
      ("perturbation_deltas=1", "perturbation_deltas"), ("perturbation_kappa=0", "perturbation_kappa"),
-     ("perturbation_random=0", "perturbation_random")],
+     ("perturbation_random=0", "perturbation_random"), ("disorder_layout=random", "disorder_layout")],
 )
 def test_bad_configs_are_refused(override, match):
     with pytest.raises(ConfigError, match=match):

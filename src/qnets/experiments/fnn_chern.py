@@ -61,8 +61,8 @@ class FnnChernConfig:
     disordered), ``label_gap`` (0.2), ``min_gap`` (0.01), ``data_seed``, ``workers``
     (generation processes; ``null`` = all cores), ``cache_dir`` (``null`` =
     ``~/.cache/qnets/chern``), ``disorder_layout`` (``interleaved`` or ``blocked``: which
-    disordered samples are the trivial third, :mod:`qnets.fnn.datasets`). Network: :class:`qnets.fnn.FermionNetwork` arguments.
-    Training: :class:`qnets.training.TrainConfig` fields. ``n_phase``: clean samples of the
+    disordered samples are the trivial third, :mod:`qnets.fnn.datasets`). Network:
+    :class:`qnets.fnn.FermionNetwork` arguments. Training: :class:`qnets.training.TrainConfig` fields. ``n_phase``: clean samples of the
     phase diagram. ``train_subset``: train on a seeded random subset of this many of the
     generated training samples (the full test set is kept; for CPU-limited runs).
     Designed perturbation (spec B11): ``perturbation_kappa`` (the clean topological
@@ -109,10 +109,10 @@ class FnnChernConfig:
     def __post_init__(self):
         if self.readout not in _READOUTS:
             raise ConfigError(f"readout: expected one of {_READOUTS}, got {self.readout!r}")
-        if self.disorder_layout not in ("interleaved", "blocked"):
-            raise ConfigError(
-                f"disorder_layout: expected 'interleaved' or 'blocked', got {self.disorder_layout!r}"
-            )
+        from qnets.fnn.datasets import DISORDER_LAYOUTS
+
+        if self.disorder_layout not in DISORDER_LAYOUTS:
+            raise ConfigError(f"disorder_layout: expected one of {DISORDER_LAYOUTS}, got {self.disorder_layout!r}")
         if self.dtype not in _DTYPES:
             raise ConfigError(f"dtype: expected one of {tuple(_DTYPES)}, got {self.dtype!r}")
         if not isinstance(self.L, int) or self.L < 4 or self.L % 4:

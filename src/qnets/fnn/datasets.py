@@ -50,10 +50,10 @@ from qnets.hamiltonians import chern_insulator
 from qnets.parallel import map_grid
 from qnets.solvers import real_space_chern_number, spectral_gap
 
-__all__ = ["ChernDataset", "SparseSystemInput", "chern_dataset", "chern_pattern"]
+__all__ = ["DISORDER_LAYOUTS", "ChernDataset", "SparseSystemInput", "chern_dataset", "chern_pattern"]
 
 _MAX_REDRAWS = 1000
-_LAYOUTS = ("interleaved", "blocked")
+DISORDER_LAYOUTS = ("interleaved", "blocked")  # see the module docstring
 
 
 def chern_pattern(L: int) -> tuple[np.ndarray, np.ndarray]:
@@ -266,8 +266,8 @@ def chern_dataset(
         raise ConfigError(f"gap: expected 0 ≤ gap < 0.5, got {gap!r}")
     if not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"workers: expected a positive integer, got {workers!r}")
-    if layout not in _LAYOUTS:
-        raise ConfigError(f"layout: expected one of {_LAYOUTS}, got {layout!r}")
+    if layout not in DISORDER_LAYOUTS:
+        raise ConfigError(f"layout: expected one of {DISORDER_LAYOUTS}, got {layout!r}")
     key = {"n_samples": int(n_samples), "L": int(L), "disordered": bool(disordered),
            "gap": float(gap), "min_gap": float(min_gap), "seed": int(seed), "version": 2}
     if disordered and layout != "blocked":  # blocked data keeps its original cache key

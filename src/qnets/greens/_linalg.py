@@ -7,9 +7,9 @@ raises "Pivots given to lu_solve must all be greater or equal to 1" — for any 
 complex64 or complex128 (reproduced with random well-conditioned matrices; n ≤ 144 works).
 A batched ``lu_factor_ex`` + ``lu_solve`` of 8 such complex64 matrices (n = 150, 170, 200)
 with 2 threads printed the same CLASWP error and did not return within 10 minutes, so they
-take the same route. Solving the
-batch one matrix at a time keeps both threads busy inside each LU and is as fast (measured
-0.34 s vs 0.40 s single-threaded batched, 256 × 169 × 169 complex64).
+take the same route. Solving the batch one matrix at a time keeps both threads busy inside
+each LU and is as fast (measured 0.34 s vs 0.40 s single-threaded batched, 256 × 169 × 169
+complex64).
 """
 
 from __future__ import annotations
@@ -39,17 +39,13 @@ def lu_factor_ex(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
     return tuple(torch.stack([p[k] for p in parts]) for k in range(3))
 
 
-def lu_solve(
-    lu: torch.Tensor, pivots: torch.Tensor, b: torch.Tensor, *, left: bool = True, adjoint: bool = False
-) -> torch.Tensor:
-    """``torch.linalg.lu_solve(lu, pivots, b, left=left, adjoint=adjoint)``; per matrix where
-    batched LU fails."""
+def lu_solve(lu: torch.Tensor, pivots: torch.Tensor, b: torch.Tensor, *, adjoint: bool = False) -> torch.Tensor:
+    """``torch.linalg.lu_solve(lu, pivots, b, adjoint=adjoint)``; per matrix where batched LU fails."""
     if not _per_matrix(lu):
-        return torch.linalg.lu_solve(lu, pivots, b, left=left, adjoint=adjoint)
+        return torch.linalg.lu_solve(lu, pivots, b, adjoint=adjoint)
     b = b.expand(lu.shape[0], *b.shape[-2:])
     return torch.stack([
-        torch.linalg.lu_solve(li, pi, bi, left=left, adjoint=adjoint)
-        for li, pi, bi in zip(lu, pivots, b, strict=True)
+        torch.linalg.lu_solve(li, pi, bi, adjoint=adjoint) for li, pi, bi in zip(lu, pivots, b, strict=True)
     ])
 
 

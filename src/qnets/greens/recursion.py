@@ -71,19 +71,19 @@ def _all_finite(t: torch.Tensor) -> bool:
     return bool(torch.isfinite(t).all())
 
 
-def _via_inverse(rhs: torch.Tensor) -> bool:
+def _via_inverse(n: int, m: int) -> bool:
     """Whether ``A⁻¹ T`` and ``A⁻ᴴ T`` (``T``: ``n × m``) are cheaper through ``g = A⁻¹``.
 
     Batched triangular solves of small blocks run far below GEMM speed on CPU: measured
-    (256 blocks, complex64, 1 thread) two thin solves took 64 ms vs 49 ms via ``g`` and two
-    ``bmm`` for ``n = m = 64``, but 121 vs 131 ms for ``n, m = 100, 64`` and 250 vs 487 ms
-    for ``169, 36``. The crossover is near ``m ≈ 0.8 n``.
+    (`benchmarks/fnn_layer_solve.py`: 256 blocks, complex64, 1 thread) two thin solves took
+    64 ms vs 49 ms via ``g`` and two ``bmm`` for ``n = m = 64``, but 121 vs 131 ms for
+    ``n, m = 100, 64`` and 250 vs 487 ms for ``169, 36``. The crossover is near ``m ≈ 0.8 n``.
     """
-    return rhs.dim() == 2 and 5 * rhs.shape[-1] >= 4 * rhs.shape[-2]
+    return 5 * m >= 4 * n
 
 
 class _LayerSolve(NamedTuple):
-    right: torch.Tensor  # block⁻¹ rhs
+    right: torch.Tensor  # block⁻¹ rhs (block⁻¹ itself without rhs)
     adjoint: torch.Tensor | None  # block⁻ᴴ rhs
     left: torch.Tensor | None  # row_rhs block⁻¹
     lu: tuple[torch.Tensor, torch.Tensor] | None  # (LU, pivots), possibly in complex128
@@ -91,8 +91,8 @@ class _LayerSolve(NamedTuple):
 
 def _solve_layer_block(
     block: torch.Tensor,
-    rhs: torch.Tensor,
     layer: int,
+    rhs: torch.Tensor | None = None,
     *,
     adjoint: bool = False,
     row_rhs: torch.Tensor | None = None,
@@ -100,8 +100,8 @@ def _solve_layer_block(
 ) -> _LayerSolve:
     """Solves with a batch of layer blocks ``A = z − h − Σ`` from one LU factorisation.
 
-    Returns ``A⁻¹ rhs``, ``A⁻ᴴ rhs`` (when ``adjoint``), ``row_rhs A⁻¹`` (when given) and the
-    factorisation (when ``keep_lu``); ``rhs = 1`` gives the inverse ``g``. If LAPACK reports
+    Returns ``A⁻¹ rhs`` (the inverse ``g`` when ``rhs`` is None), ``A⁻ᴴ rhs`` (when
+    ``adjoint``), ``row_rhs A⁻¹`` (when given) and the factorisation (when ``keep_lu``). If LAPACK reports
     a failure (or, as seen once with MKL's batched complex64 LU on CPU, raises on its own
     pivots) the batch is solved again in complex128 with a
     :class:`~qnets.errors.PrecisionWarning` (the kept factorisation is then complex128); a
@@ -118,15 +118,16 @@ def _solve_layer_block(
     try:
         lu, pivots, info = _linalg.lu_factor_ex(block)
         if not bool(info.any()):
-            if _via_inverse(rhs):
+            if rhs is None or _via_inverse(*rhs.shape):
                 g = _linalg.lu_solve(lu, pivots, _eye_like(block.shape[0], block.shape[-1], block))
-                right, left_adjoint = g @ rhs, (g.mH @ rhs if adjoint else None)
+                right = g if rhs is None else g @ rhs
+                adjoint_solution = g.mH @ rhs if adjoint else None
             else:
                 right = _linalg.lu_solve(lu, pivots, rhs)
-                left_adjoint = _linalg.lu_solve(lu, pivots, rhs, adjoint=True) if adjoint else None
+                adjoint_solution = _linalg.lu_solve(lu, pivots, rhs, adjoint=True) if adjoint else None
             result = _LayerSolve(
                 right,
-                left_adjoint,
+                adjoint_solution,
                 # row_rhs A⁻¹ = (A⁻ᴴ row_rhs†)†: LAPACK's own transpose, no copy of the factors
                 _linalg.lu_solve(lu, pivots, row_rhs.mH, adjoint=True).mH if row_rhs is not None else None,
                 (lu, pivots) if keep_lu else None,
@@ -152,7 +153,7 @@ def _solve_layer_block(
     )
     wide = torch.complex128
     result = _solve_layer_block(
-        block.to(wide), rhs.to(wide), layer, adjoint=adjoint,
+        block.to(wide), layer, rhs.to(wide) if rhs is not None else None, adjoint=adjoint,
         row_rhs=row_rhs.to(wide) if row_rhs is not None else None, keep_lu=keep_lu,
     )
     narrow = [t.to(block.dtype) if t is not None else None for t in result[:3]]
@@ -211,7 +212,7 @@ class _LayeredGreensFunction(torch.autograd.Function):
             row_rhs = sources[-1] @ T if has_source else None
             if layer < n_layers - 1:
                 solved = _solve_layer_block(
-                    block, hoppings[layer + 1], layer, adjoint=want_adjoint, row_rhs=row_rhs, keep_lu=keep_lu
+                    block, layer, hoppings[layer + 1], adjoint=want_adjoint, row_rhs=row_rhs, keep_lu=keep_lu
                 )
                 greens.append(solved.right)
                 adjoints.append(solved.adjoint)
@@ -221,7 +222,7 @@ class _LayeredGreensFunction(torch.autograd.Function):
                 if has_source:
                     sources.append(solved.left)
             else:
-                g = _solve_layer_block(block, eye, layer).right
+                g = _solve_layer_block(block, layer).right
                 greens.append(g)
                 if has_source:
                     sources.append(row_rhs @ g)
