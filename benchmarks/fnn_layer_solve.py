@@ -16,21 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import torch
+from fnn_throughput import _timeit  # the median timer of the throughput benchmark
 
 SHAPES = [(64, 64), (100, 64), (64, 10), (169, 36), (100, 100), (144, 100)]
-
-
-def _median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[repeats // 2] * 1e3
 
 
 def _thin(a: torch.Tensor, t: torch.Tensor):
@@ -57,8 +47,8 @@ def main() -> None:
         t = torch.randn(n, m, dtype=torch.complex64, generator=generator)
 
         print(json.dumps({"n": n, "m": m, "batch": args.batch, "threads": torch.get_num_threads(),
-                          "thin_ms": _median_ms(lambda a=a, t=t: _thin(a, t), args.repeats),
-                          "via_inverse_ms": _median_ms(lambda a=a, t=t: _via_inverse(a, t), args.repeats)}))
+                          "thin_ms": 1e3 * _timeit(lambda a=a, t=t: _thin(a, t), args.repeats),
+                          "via_inverse_ms": 1e3 * _timeit(lambda a=a, t=t: _via_inverse(a, t), args.repeats)}))
 
 
 if __name__ == "__main__":
