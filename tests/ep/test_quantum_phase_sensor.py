@@ -12,7 +12,7 @@ from qnets.ep.phase_sensor import (
     sensor_theta0,
     train_phase_sensor,
 )
-from qnets.errors import ConfigError, ShapeError
+from qnets.errors import CheckpointError, ConfigError, ShapeError
 from qnets.hamiltonians import cluster_ising_sensor
 
 
@@ -63,3 +63,48 @@ def test_ci_sized_phase_sensor_xyz_learns_z_only_fails():
     """Spec T2 CI version: N_sys = 4 + 2, 500 batches, no shot noise."""
     assert _train("xyz", seed=1, n_batches=500)["final"]["max_choice"] >= 0.90
     assert _train("z", seed=1, n_batches=500)["final"]["max_choice"] <= 0.75
+
+
+def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
+    """Interrupted after batch 4, resumed from the checkpoint: same θ and history as one run."""
+    H = cluster_ising_sensor(3)  # 5 qubits: dense eigh, so the solves are deterministic
+    names = H.names("trainable")
+    test_x = sample_triangle(6, np.random.default_rng(7))
+
+    def train(**kwargs):
+        q = QuantumEP(H, "mse", beta=0.4, mode="symmetric", measurement="gaussian", shots=10,
+                      seed=5)
+        return train_phase_sensor(q, sensor_theta0(names, 2), batch_size=2, lr=0.05, seed=3,
+                                  test_x=test_x, eval_every=2, **kwargs)
+
+    full = train(n_batches=6)
+    checkpoint = tmp_path / "seed.ckpt.json"
+
+    class Interrupt(Exception):
+        pass
+
+    def interrupt(record):
+        if record["batch"] == 4:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        train(n_batches=6, callback=interrupt, checkpoint=checkpoint)
+    seen = []
+    resumed = train(n_batches=6, checkpoint=checkpoint, callback=seen.append)
+    assert resumed["resumed_from"] == 4
+    assert [r["batch"] for r in seen] == [6]  # batch 4 was reported before the interruption
+    assert [r["batch"] for r in resumed["history"]] == [0, 2, 4, 6]
+    np.testing.assert_allclose(resumed["theta"], full["theta"], rtol=1e-10, atol=1e-12)
+    for a, b in zip(resumed["history"], full["history"]):
+        assert a["max_choice"] == b["max_choice"]
+        assert a["single_shot"] == pytest.approx(b["single_shot"], rel=1e-10)
+        assert (a["train_loss"] is None and b["train_loss"] is None) or \
+            a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-10)
+    assert resumed["seconds"] > 0
+    with pytest.raises(CheckpointError, match="another schedule"):
+        train(n_batches=8, checkpoint=checkpoint)
+    checkpoint.write_text("{}")
+    with pytest.raises(CheckpointError, match="not a phase-sensor training state"):
+        train(n_batches=6, checkpoint=checkpoint)
+    with pytest.raises(ConfigError, match="checkpoint_every must be a positive integer"):
+        train(n_batches=6, checkpoint_every=0)

@@ -13,12 +13,16 @@ right).
 
 from __future__ import annotations
 
+import json
 import numbers
+import os
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
-from qnets.errors import ConfigError, ShapeError
+from qnets.errors import CheckpointError, ConfigError, ShapeError
 
 __all__ = [
     "PATCH_CENTRES",
@@ -93,6 +97,8 @@ def train_phase_sensor(
     test_x=None,
     eval_every: int = 0,
     callback: Callable[[dict], None] | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
 ) -> dict:
     """Train the sensor couplings with QEP gradients and Adam (numpy, float64).
 
@@ -112,20 +118,52 @@ def train_phase_sensor(
     test_x : ndarray (n_test, 3), optional
         Evaluated every ``eval_every`` batches (and at the end) with exact outputs.
     callback : callable, optional
-        Called with each evaluation record.
+        Called with each evaluation record (after the checkpoint that contains it is
+        written, so a resumed run never reports a batch twice).
+    checkpoint : path-like, optional
+        JSON file holding the training state: batch, θ, Adam moments, the input and
+        shot-noise generators, history and the pending losses. Written atomically every
+        ``checkpoint_every`` batches; if the file exists, training resumes from it (its
+        schedule must match this call, else :class:`~qnets.errors.CheckpointError`). The
+        continuation follows the same input and shot-noise draws as an uninterrupted run;
+        it is not bit-identical, because ARPACK draws its own Lanczos start vectors.
+    checkpoint_every : int, optional
+        Batches between checkpoints (default ``eval_every``, or 100 when that is 0).
 
     Returns
     -------
     dict
         ``theta`` (final), ``history`` (list of evaluation records with ``batch``,
-        ``max_choice``, ``single_shot``, ``train_loss``), ``final`` (last record).
+        ``max_choice``, ``single_shot``, ``train_loss``), ``final`` (last record),
+        ``seconds`` (training time, summed over resumed parts) and ``resumed_from``
+        (the batch the run resumed at, or ``None``).
     """
+    for name, value in (("n_batches", n_batches), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer; got {value!r}")
+    if isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 0:
+        raise ConfigError(f"eval_every must be an integer ≥ 0; got {eval_every!r}")
+    if checkpoint_every is None:
+        checkpoint_every = eval_every or 100
+    elif isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, numbers.Integral) \
+            or checkpoint_every < 1:
+        raise ConfigError(f"checkpoint_every must be a positive integer; got {checkpoint_every!r}")
     rng = np.random.default_rng(seed)
     theta = np.array(theta0, dtype=np.float64)
     adam = _Adam(theta.shape, lr)
     labels_test = None if test_x is None else phase_labels(test_x)
     history: list[dict] = []
     losses: list[float] = []
+    schedule = {"n_batches": int(n_batches), "batch_size": int(batch_size), "lr": float(lr),
+                "patches": bool(patches), "n_params": int(theta.shape[0])}
+    start, elapsed, resumed_from = 0, 0.0, None
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if checkpoint.exists():
+            start, elapsed, theta = _load_state(checkpoint, schedule, estimator, rng, adam,
+                                                history, losses)
+            resumed_from = start
+    clock = time.perf_counter()
 
     def evaluate(batch):
         record = {"batch": batch, "train_loss": float(np.mean(losses)) if losses else None}
@@ -134,12 +172,20 @@ def train_phase_sensor(
             record.update(phase_accuracy(probs, labels_test))
         history.append(record)
         losses.clear()
-        if callback is not None:
+        return record
+
+    def step_done(batch):
+        due_eval = bool(eval_every) and batch % eval_every == 0
+        record = evaluate(batch) if due_eval or batch == n_batches else None
+        if checkpoint is not None and (batch % checkpoint_every == 0 or batch == n_batches) and batch:
+            _save_state(checkpoint, batch, theta, schedule, estimator, rng, adam, history,
+                        losses, elapsed + time.perf_counter() - clock)
+        if record is not None and callback is not None:
             callback(record)
 
-    for batch in range(n_batches):
-        if eval_every and batch % eval_every == 0:
-            evaluate(batch)
+    if start == 0 and eval_every:
+        step_done(0)
+    for batch in range(start, n_batches):
         xs = sample_triangle(batch_size, rng, patches=patches)
         onehot = np.eye(3)[phase_labels(xs)]
         grad = np.zeros(theta.shape[0])
@@ -148,8 +194,63 @@ def train_phase_sensor(
             grad += g / batch_size
             losses.append(info["loss"])
         theta = adam.step(theta, grad)
-    evaluate(n_batches)
-    return {"theta": theta, "history": history, "final": history[-1]}
+        step_done(batch + 1)
+    if start == n_batches and not history:
+        raise CheckpointError(f"checkpoint {checkpoint} is finished but holds no history")
+    return {"theta": theta, "history": history, "final": history[-1],
+            "seconds": elapsed + time.perf_counter() - clock, "resumed_from": resumed_from}
+
+
+def _save_state(path: Path, batch, theta, schedule, estimator, rng, adam, history, losses,
+                seconds):
+    """Write the training state after ``batch`` batches to ``path`` atomically (JSON)."""
+    from qnets.training.checkpoint import atomic_write_text
+
+    est_rng = getattr(estimator, "rng", None)
+    state = {
+        "format": "qnets.phase_sensor/1",
+        "batch": batch,
+        "schedule": schedule,
+        "theta": theta.tolist(),
+        "adam": {"m": adam.m.tolist(), "v": adam.v.tolist(), "t": adam.t},
+        "rng": rng.bit_generator.state,
+        "estimator_rng": None if est_rng is None else est_rng.bit_generator.state,
+        "history": history,
+        "losses": losses,
+        "seconds": seconds,
+    }
+    atomic_write_text(path, json.dumps(state))
+
+
+def _load_state(path: Path, schedule, estimator, rng, adam, history, losses):
+    """Restore a :func:`_save_state` file into the given objects; return ``(batch, seconds, θ)``."""
+    try:
+        state = json.loads(path.read_text())
+        if state.get("format") != "qnets.phase_sensor/1":
+            raise KeyError("format")
+        saved = state["schedule"]
+        batch = int(state["batch"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(
+            f"checkpoint {path} is not a phase-sensor training state ({error!r}); "
+            f"delete it to start afresh"
+        ) from error
+    if saved != schedule:
+        diff = {k: (saved.get(k), v) for k, v in schedule.items() if saved.get(k) != v}
+        raise CheckpointError(
+            f"checkpoint {path} belongs to another schedule; (saved, requested): {diff}. "
+            f"Use a new checkpoint path or delete it"
+        )
+    adam.m = np.array(state["adam"]["m"], dtype=np.float64)
+    adam.v = np.array(state["adam"]["v"], dtype=np.float64)
+    adam.t = int(state["adam"]["t"])
+    rng.bit_generator.state = state["rng"]
+    est_rng = getattr(estimator, "rng", None)
+    if est_rng is not None and state["estimator_rng"] is not None:
+        est_rng.bit_generator.state = state["estimator_rng"]
+    history.extend(state["history"])
+    losses.extend(state["losses"])
+    return batch, float(state["seconds"]), np.array(state["theta"], dtype=np.float64)
 
 
 class _Adam:

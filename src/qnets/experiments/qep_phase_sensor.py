@@ -12,13 +12,17 @@ patches ≈ 0.93.
 One training per seed in ``seeds``; every ``eval_every`` batches the exact outputs on
 ``n_test`` fixed test points give max-choice and single-shot accuracy (``metrics.jsonl``).
 Outputs: ``final.json`` (per-seed final accuracies, mean / min / max, θ), ``seed_<s>.json``
-(finished seeds are skipped on ``--resume``), ``training_curve.png`` and
+(finished seeds are skipped on ``--resume``; a seed in progress resumes from
+``seed_<s>.ckpt.json``, written every ``eval_every`` batches), ``training_curve.png`` and
 ``triangle_map.png`` (the three output probabilities over the input triangle for the last
-seed). CI size: ``--set n_sys=4 --set n_batches=500 --set shots=null``.
+seed). ``workers`` > 1 trains that many seeds at once in a process pool
+(:func:`qnets.parallel.map_grid`), each with ``threads`` BLAS threads. CI size:
+``--set n_sys=4 --set n_batches=500 --set shots=null``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -58,6 +62,7 @@ class QepPhaseSensorConfig:
     eval_every: int = 50
     map_points: int = 20
     threads: int = 1
+    workers: int = 1
 
     def __post_init__(self):
         if self.couplings not in _COUPLINGS:
@@ -68,14 +73,17 @@ class QepPhaseSensorConfig:
             raise ConfigError(f"beta: expected > 0, got {self.beta!r}")
         if self.shots is not None and (not isinstance(self.shots, int) or self.shots < 1):
             raise ConfigError(f"shots: expected a positive integer or null, got {self.shots!r}")
-        for name in ("batch_size", "n_batches", "n_test", "map_points", "threads"):
+        for name in ("batch_size", "n_batches", "n_test", "map_points", "threads", "workers"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name}: expected a positive integer, got {value!r}")
         if not isinstance(self.eval_every, int) or self.eval_every < 0:
             raise ConfigError(f"eval_every: expected an integer ≥ 0, got {self.eval_every!r}")
-        if not self.seeds:
-            raise ConfigError("seeds: expected a non-empty list of integers")
+        if not self.seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                     for s in self.seeds):
+            raise ConfigError(f"seeds: expected a non-empty list of integers, got {self.seeds!r}")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds: expected distinct seeds, got {self.seeds!r}")
 
 
 def build_sensor_estimator(config: QepPhaseSensorConfig, seed: int):
@@ -113,9 +121,7 @@ def _triangle_grid(points: int) -> np.ndarray:
 def run_qep_phase_sensor(config: QepPhaseSensorConfig, run_dir: Path, *, resume: bool = False,
                          progress: bool = True) -> dict:
     """Train one sensor per seed; write metrics, per-seed results, summary and figures."""
-    from threadpoolctl import threadpool_limits
-
-    from qnets.ep.phase_sensor import sample_triangle, sensor_theta0, train_phase_sensor
+    from qnets.ep.phase_sensor import sample_triangle
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -123,37 +129,31 @@ def run_qep_phase_sensor(config: QepPhaseSensorConfig, run_dir: Path, *, resume:
     write_json(run_dir / "environment.json", environment_info())
     test_x = sample_triangle(config.n_test, np.random.default_rng(config.test_seed))
     metrics = run_dir / "metrics.jsonl"
-    if not resume and metrics.exists():
-        metrics.unlink()
-    runs = []
+    if not resume:
+        for stale in [metrics, *(run_dir / f"seed_{s}.ckpt.json" for s in config.seeds)]:
+            stale.unlink(missing_ok=True)
     start = time.perf_counter()
-    with threadpool_limits(config.threads):
-        for seed in config.seeds:
-            seed_file = run_dir / f"seed_{seed}.json"
-            if resume and seed_file.exists():
-                runs.append(json.loads(seed_file.read_text()))
-                continue
-            q, _ = build_sensor_estimator(config, seed)
-            t0 = time.perf_counter()
+    finished = {}
+    for seed in config.seeds:
+        seed_file = run_dir / f"seed_{seed}.json"
+        if resume and seed_file.exists():
+            finished[seed] = json.loads(seed_file.read_text())
+    todo = [s for s in config.seeds if s not in finished]
+    job = functools.partial(_train_seed, config=config, run_dir=run_dir, test_x=test_x,
+                            progress=progress)
+    if config.workers > 1 and len(todo) > 1:
+        from qnets.parallel import map_grid
 
-            def log(record, seed=seed):
-                line = {"seed": seed, **record}
-                with metrics.open("a") as fh:
-                    fh.write(json.dumps(line) + "\n")
-                if progress:
-                    print(f"seed {seed} batch {record['batch']}: max-choice "
-                          f"{record.get('max_choice')}, single-shot "
-                          f"{record.get('single_shot', float('nan')):.3f}", flush=True)
+        results = map_grid(job, todo, backend="process", workers=min(config.workers, len(todo)),
+                           threads_per_worker=config.threads, chunksize=1, retries=0,
+                           progress=False)
+    else:
+        from threadpoolctl import threadpool_limits
 
-            result = train_phase_sensor(
-                q, sensor_theta0(q.param_names, seed), n_batches=config.n_batches,
-                batch_size=config.batch_size, lr=config.lr, seed=seed, patches=config.patches,
-                test_x=test_x, eval_every=config.eval_every, callback=log)
-            run = {"seed": seed, **result["final"], "seconds": time.perf_counter() - t0,
-                   "theta": dict(zip(q.param_names, map(float, result["theta"]))),
-                   "history": result["history"]}
-            write_json(seed_file, run)
-            runs.append(run)
+        with threadpool_limits(config.threads):
+            results = [job(seed) for seed in todo]
+    finished.update(zip(todo, results))
+    runs = [finished[seed] for seed in config.seeds]
     max_choice = np.array([r["max_choice"] for r in runs])
     single = np.array([r["single_shot"] for r in runs])
     summary = {
@@ -179,6 +179,36 @@ def run_qep_phase_sensor(config: QepPhaseSensorConfig, run_dir: Path, *, resume:
         summary["figures"] = f"not written: {error}"
     write_json(run_dir / "final.json", summary)
     return summary
+
+
+def _train_seed(seed: int, *, config: QepPhaseSensorConfig, run_dir: Path, test_x,
+                progress: bool) -> dict:
+    """Train (or finish) one seed; write ``seed_<s>.json`` and drop its checkpoint."""
+    from qnets.ep.phase_sensor import sensor_theta0, train_phase_sensor
+
+    q, _ = build_sensor_estimator(config, seed)
+    metrics = run_dir / "metrics.jsonl"
+    checkpoint = run_dir / f"seed_{seed}.ckpt.json"
+
+    def log(record):
+        with metrics.open("a") as fh:  # one short line per append: safe across workers
+            fh.write(json.dumps({"seed": seed, **record}) + "\n")
+        if progress:
+            print(f"seed {seed} batch {record['batch']}: max-choice "
+                  f"{record.get('max_choice')}, single-shot "
+                  f"{record.get('single_shot', float('nan')):.3f}", flush=True)
+
+    result = train_phase_sensor(
+        q, sensor_theta0(q.param_names, seed), n_batches=config.n_batches,
+        batch_size=config.batch_size, lr=config.lr, seed=seed, patches=config.patches,
+        test_x=test_x, eval_every=config.eval_every, callback=log, checkpoint=checkpoint)
+    run = {"seed": seed, **result["final"], "seconds": result["seconds"],
+           "resumed_from": result["resumed_from"],
+           "theta": dict(zip(q.param_names, map(float, result["theta"]))),
+           "history": result["history"]}
+    write_json(run_dir / f"seed_{seed}.json", run)
+    checkpoint.unlink(missing_ok=True)
+    return run
 
 
 def _figures(run_dir: Path, config, runs) -> list[str]:
