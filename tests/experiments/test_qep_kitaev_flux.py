@@ -1,11 +1,14 @@
 """``qep-kitaev-flux``: simplex Hamiltonian, QEP gradient vs finite differences, small run."""
 
+import functools
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
 from qnets.ep import FiniteDifferenceGradient, NegAbsLoss, QuantumEP
-from qnets.errors import ConfigError
+from qnets.errors import ConfigError, SweepError
 from qnets.experiments import resolve_config, run_experiment
 from qnets.experiments.qep_kitaev_flux import kitaev_flux_hamiltonian
 from qnets.hamiltonians import kitaev_honeycomb
@@ -50,6 +53,38 @@ def test_small_run_raises_flux(tmp_path):
         assert (tmp_path / name).exists()
 
 
+def test_sweep_resumes_from_partial_points_and_pool_matches_serial(tmp_path, monkeypatch):
+    from qnets.experiments import qep_kitaev_flux as kf
+
+    config = resolve_config("qep-kitaev-flux", overrides=["Lx=4", "sweep_step=0.5"])
+    for name in ("serial", "interrupted", "pool"):
+        (tmp_path / name).mkdir()
+    serial = kf._sweep(config, tmp_path / "serial" / "sweep.csv", False, False)
+    assert serial.shape == (6, 4) and not (tmp_path / "serial" / "sweep_partial").exists()
+    real, calls = kf._flux_at, []
+
+    @functools.wraps(real)  # same name: the resumed sweep recognises its partial results
+    def flaky(point, **kwargs):
+        if len(calls) == 3:
+            raise RuntimeError("interrupted")
+        calls.append(point)
+        return real(point, **kwargs)
+
+    monkeypatch.setattr(kf, "_flux_at", flaky)
+    with pytest.raises(SweepError, match="interrupted"):
+        kf._sweep(config, tmp_path / "interrupted" / "sweep.csv", False, False)
+    assert (tmp_path / "interrupted" / "sweep_partial").exists()
+    calls.clear()
+    monkeypatch.setattr(kf, "_flux_at", functools.wraps(real)(
+        lambda point, **kwargs: calls.append(point) or real(point, **kwargs)))
+    resumed = kf._sweep(config, tmp_path / "interrupted" / "sweep.csv", True, False)
+    assert len(calls) == 3  # only the points missing from sweep_partial/
+    np.testing.assert_allclose(resumed, serial, rtol=0, atol=1e-12)
+    monkeypatch.setattr(kf, "_flux_at", real)
+    pooled = kf._sweep(replace(config, workers=2), tmp_path / "pool" / "sweep.csv", False, False)
+    np.testing.assert_allclose(pooled, serial, rtol=0, atol=1e-10)
+
+
 def test_config_validation():
     with pytest.raises(ConfigError, match="Lx"):
         resolve_config("qep-kitaev-flux", overrides=["Lx=3"])
@@ -57,3 +92,5 @@ def test_config_validation():
         resolve_config("qep-kitaev-flux", overrides=["sweep_step=0"])
     with pytest.raises(ConfigError, match="nudge_betas"):
         resolve_config("qep-kitaev-flux", overrides=["nudge_betas=[-0.1]"])
+    with pytest.raises(ConfigError, match="workers"):
+        resolve_config("qep-kitaev-flux", overrides=["workers=0"])

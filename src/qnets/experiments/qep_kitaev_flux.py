@@ -21,7 +21,8 @@ Also: the phase-diagram sweep of ``⟨W_p⟩`` over the simplex on a grid of ste
 ``nudge_start`` for each ``β`` in ``nudge_betas`` (empty skips it).
 
 Outputs: ``start_<i>.json`` / ``nudge_<k>_0.json`` (trajectories; skipped on ``--resume``),
-``sweep.csv``, ``final.json`` (end points ``(J_x, J_y, J_z)``, final ``|⟨W_p⟩|``, sweep
+``sweep.csv`` (points computed so far kept in ``sweep_partial/`` for ``--resume``;
+``workers`` > 1 spreads them over a process pool), ``final.json`` (end points ``(J_x, J_y, J_z)``, final ``|⟨W_p⟩|``, sweep
 maximum / minimum and where they lie, nudge-study end points and their spread) and
 ``kitaev_flux.png``. The 16-spin model is complex (the field has ``Y``) with ``2^16``
 amplitudes: each gradient costs two sparse Lanczos solves (≈ 10–40 s on a shared CPU).
@@ -29,6 +30,8 @@ amplitudes: each gradient costs two sparse Lanczos solves (≈ 10–40 s on a sh
 
 from __future__ import annotations
 
+import functools
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +72,7 @@ class QepKitaevFluxConfig:
     nudge_start: list[float] = field(default_factory=lambda: [0.25, 0.144])
     nudge_betas: list[float] = field(default_factory=lambda: [0.001, 0.01, 0.1, 0.5])
     threads: int = 1
+    workers: int = 1
 
     def __post_init__(self):
         for name in ("Lx", "Ly"):
@@ -86,7 +90,7 @@ class QepKitaevFluxConfig:
             raise ConfigError(f"sweep_step: expected a number in (0, 0.5] or null, got {self.sweep_step!r}")
         if any(not b > 0 for b in self.nudge_betas):
             raise ConfigError(f"nudge_betas: expected positive numbers, got {self.nudge_betas!r}")
-        check_positive_ints(self, ("iterations", "threads"))
+        check_positive_ints(self, ("iterations", "threads", "workers"))
         _check_starts(self.starts, 2)
         _check_starts([self.nudge_start], 2, "nudge_start")
 
@@ -119,20 +123,44 @@ def _estimator(config, beta):
     return QuantumEP(H, NegAbsLoss(), beta=beta, mode=config.mode, gap=False, warm_start=True)
 
 
-def _sweep(config, path: Path, resume: bool) -> np.ndarray:
-    """Rows ``(J_x, J_y, J_z, ⟨W_p⟩)`` on the simplex grid (``sweep.csv``)."""
+def _sweep(config, path: Path, resume: bool, progress: bool) -> np.ndarray:
+    """Rows ``(J_x, J_y, J_z, ⟨W_p⟩)`` on the simplex grid (``sweep.csv``).
+
+    The points go through :func:`qnets.parallel.map_grid` (``workers`` processes, serial for
+    one), with partial results in ``sweep_partial/`` so that ``--resume`` computes only the
+    missing points.
+    """
+    from qnets.parallel import map_grid
+
     if resume and path.exists():
         return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-    q = _estimator(config, config.beta)
     k = round(1 / config.sweep_step)
-    rows = []
-    for i in range(k + 1):
-        for j in range(k + 1 - i):
-            jx, jy = i / k, j / k
-            rows.append((jx, jy, 1 - jx - jy, q.outputs(np.array([jx, jy]))[0]))
-    rows = np.array(rows)
+    points = [(i / k, j / k) for i in range(k + 1) for j in range(k + 1 - i)]
+    partial = path.parent / "sweep_partial"
+    if not resume and partial.exists():
+        shutil.rmtree(partial)
+    flux = functools.partial(_flux_at, Lx=config.Lx, Ly=config.Ly, h=config.h,
+                             plaquette=config.plaquette)
+    values = map_grid(flux, points, backend="process" if config.workers > 1 else "serial",
+                      workers=config.workers, threads_per_worker=config.threads,
+                      checkpoint_dir=partial, checkpoint_every=30.0, retries=0, progress=progress)
+    rows = np.array([(jx, jy, 1 - jx - jy, w) for (jx, jy), w in zip(points, values)])
     np.savetxt(path, rows, delimiter=",", header="Jx,Jy,Jz,W", comments="")
+    shutil.rmtree(partial, ignore_errors=True)
     return rows
+
+
+@functools.lru_cache(maxsize=2)
+def _flux_hamiltonian(Lx: int, Ly: int, h: float, plaquette: int):
+    return kitaev_flux_hamiltonian(Lx, Ly, h=h, plaquette=plaquette)
+
+
+def _flux_at(point, *, Lx: int, Ly: int, h: float, plaquette: int) -> float:
+    """Free-state ``⟨W_p⟩`` at ``point = (J_x, J_y)`` (one sweep point)."""
+    from qnets.ep import NegAbsLoss, QuantumEP
+
+    H = _flux_hamiltonian(Lx, Ly, h, plaquette)
+    return float(QuantumEP(H, NegAbsLoss(), gap=False).outputs(np.asarray(point, dtype=float))[0])
 
 
 def _point(theta) -> dict:
@@ -160,7 +188,8 @@ def run_qep_kitaev_flux(config: QepKitaevFluxConfig, run_dir: Path, *, resume: b
             nudge_runs += _run_starts(config, run_dir, _estimator(config, beta),
                                       [config.nudge_start], resume, progress,
                                       prefix=f"nudge_{i}", label=lambda s, b=beta: f"{s}, β = {b}")
-        sweep = None if config.sweep_step is None else _sweep(config, run_dir / "sweep.csv", resume)
+        sweep = None if config.sweep_step is None else \
+            _sweep(config, run_dir / "sweep.csv", resume, progress)
     summary = {
         "experiment": "qep-kitaev-flux", "lattice": [config.Ly, config.Lx], "h": config.h,
         "runs": [{"start": _point(r["start"]), "end": _point(r["end"]),
