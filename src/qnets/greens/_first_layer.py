@@ -17,7 +17,10 @@ cost: ``Σ_b[a, c] = Σ_i conj(T_ia) d_bi T_ic`` for every sample ``b``. Three s
 The adjoint uses ``P_b = g_1† Ḡ_1 g_1†`` of the first hidden layer:
 ``T̄[i, a] = Σ_c T_ic M[i, c, a]`` with ``M[i] = Σ_b conj(d_bi) P_b + d_bi P_b†``
 ``= Σ_b Re d_bi X_b + Im d_bi Z_b``, ``X = P + P†``, ``Z = −i (P − P†)`` (both Hermitian),
-and ``ḡ_0[b, i] = Σ_{a c} T_ia P_b[a, c] conj(T_ic)``.
+and ``ḡ_0[b, i] = Σ_{a c} T_ia P_b[a, c] conj(T_ic)``. In the ``hermitian`` strategy one real
+GEMM gives the packed upper triangle ``U_i`` of every ``M[i]``; with ``M = U + U† − diag U``,
+``T̄_i = T_i U_i + conj(U_i conj(T_i)) − T_i ∘ diag U_i``: two batched vector–matrix products
+on the zero-padded triangle, without assembling the full ``M`` by a gather.
 """
 
 from __future__ import annotations
@@ -82,18 +85,15 @@ def _upper_real_index(n1: int, device) -> tuple[torch.Tensor, int]:
 _GATHER_CACHE: dict = {}
 
 
-def _gather_maps(n1: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+def _gather_maps(n1: int, device) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Index maps that assemble full ``n1 × n1`` matrices from upper-triangle values by one gather.
 
-    Returns ``(index, forward_map, adjoint_map, m)`` with ``m = n1(n1+1)/2``:
+    Returns ``(index, forward_map, m)`` with ``m = n1(n1+1)/2``:
 
     * ``index``: :func:`_upper_real_index`;
     * ``forward_map`` (``n1²``): position ``a n1 + c`` takes entry ``k`` of
       ``[lower values (m), upper values (m)]``, where pair ``k`` is ``(ua_k, uc_k)``; the
-      upper value wins on the diagonal;
-    * ``adjoint_map`` (``2 n1²``, real view): takes entry ``k`` of
-      ``[real (2m), lower real parts (2m)]`` — ``real`` at the upper positions ``index``
-      (winning on the diagonal), the second block at the mirrored lower positions.
+      upper value wins on the diagonal.
 
     A gather (``index_select``) is several times faster on CPU than the equivalent pair of
     advanced-index assignments. Cached per ``(n1, device)``.
@@ -107,19 +107,30 @@ def _gather_maps(n1: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
         forward_map = torch.empty(n1 * n1, dtype=torch.long, device=device)
         forward_map[uc * n1 + ua] = arange
         forward_map[ua * n1 + uc] = arange + m
-        lower_index = torch.cat([2 * (uc * n1 + ua), 2 * (uc * n1 + ua) + 1])
-        adjoint_map = torch.empty(2 * n1 * n1, dtype=torch.long, device=device)
-        adjoint_map[lower_index] = torch.arange(2 * m, device=device) + 2 * m
-        adjoint_map[index] = torch.arange(2 * m, device=device)
-        _GATHER_CACHE[key] = (index, forward_map, adjoint_map, m)
+        _GATHER_CACHE[key] = (index, forward_map, m)
     return _GATHER_CACHE[key]
+
+
+def _unpack_upper(packed: torch.Tensor, n1: int) -> torch.Tensor:
+    """``(k, m)`` row-major packed upper triangles → ``(k, n1, n1)``, zero below the diagonal.
+
+    Row ``a`` of the triangle is the contiguous run ``packed[:, o_a : o_a + n1 − a]`` with
+    ``o_a = a n1 − a(a−1)/2`` (the order of ``torch.triu_indices``): ``n1`` strided copies.
+    """
+    full = packed.new_zeros(packed.shape[0], n1, n1)
+    start = 0
+    for a in range(n1):
+        full[:, a, a:] = packed[:, start : start + n1 - a]
+        start += n1 - a
+    return full
 
 
 def _hermitian_parts_upper(P: torch.Tensor, n1: int, m: int) -> torch.Tensor:
     """Upper triangles of ``X_b = P_b + P_b†`` and ``Z_b = −i (P_b − P_b†)`` as real parts.
 
-    Returns ``(2B, 2m)``: rows ``b`` hold ``[Re X_b[a ≤ c], Im X_b[a ≤ c]]``, rows ``B + b``
-    the same for ``Z_b``, from one gather of ``P[a, c]`` and ``P[c, a]``:
+    Returns ``(2B, 2m)``: row ``b`` holds ``Re X_b[k], Im X_b[k]`` interleaved for the pairs
+    ``k = (a ≤ c)`` (so that a real GEMM against it yields complex values in place), rows
+    ``B + b`` the same for ``Z_b``, from one gather of ``P[a, c]`` and ``P[c, a]``:
     ``X = (Re P_ac + Re P_ca) + i(Im P_ac − Im P_ca)``,
     ``Z = (Im P_ac + Im P_ca) + i(Re P_ca − Re P_ac)``.
     """
@@ -129,12 +140,12 @@ def _hermitian_parts_upper(P: torch.Tensor, n1: int, m: int) -> torch.Tensor:
         1, torch.cat([ua * n1 + uc, uc * n1 + ua])
     )
     upper, lower = pairs[:, :m], pairs[:, m:]
-    out = P.real.new_empty(2 * batch, 2 * m)
-    torch.add(upper[..., 0], lower[..., 0], out=out[:batch, :m])
-    torch.sub(upper[..., 1], lower[..., 1], out=out[:batch, m:])
-    torch.add(upper[..., 1], lower[..., 1], out=out[batch:, :m])
-    torch.sub(lower[..., 0], upper[..., 0], out=out[batch:, m:])
-    return out
+    out = P.real.new_empty(2 * batch, m, 2)
+    torch.add(upper[..., 0], lower[..., 0], out=out[:batch, :, 0])
+    torch.sub(upper[..., 1], lower[..., 1], out=out[:batch, :, 1])
+    torch.add(upper[..., 1], lower[..., 1], out=out[batch:, :, 0])
+    torch.sub(lower[..., 0], upper[..., 0], out=out[batch:, :, 1])
+    return out.view(2 * batch, 2 * m)
 
 
 def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch.Tensor:
@@ -148,7 +159,7 @@ def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch
         flat.index_add_(1, a * n1 + c, d[:, i] * k)
         return flat.view(batch, n1, n1)
     if strategy == "hermitian":
-        index, forward_map, _, m = _gather_maps(n1, T.device)
+        index, forward_map, m = _gather_maps(n1, T.device)
         full = T.conj()[:, :, None] * T[:, None, :]  # K_i[a, c] = conj(T_ia) T_ic
         k = torch.view_as_real(full).reshape(n0, 2 * n1 * n1).index_select(1, index)  # [Re K, Im K] upper
         real = torch.cat([d.real, d.imag], 0) @ k  # (2B, 2m)
@@ -182,13 +193,14 @@ def adjoint(
             grad_g0 = d.new_zeros(batch, n0).index_add_(1, i, p_ac * weights)
         return t_bar, grad_g0
     if strategy == "hermitian":
-        _, _, adjoint_map, m = _gather_maps(n1, T.device)
+        m = n1 * (n1 + 1) // 2
         parts = _hermitian_parts_upper(P, n1, m)
-        real = torch.cat([d.real, d.imag], 0).T @ parts  # (n0, 2m): [Re, Im] of M[i, a ≤ c]
-        # M is Hermitian: the lower triangle is the conjugate of the upper one
-        source = torch.cat([real, real[:, :m], -real[:, m:]], 1)
-        M = torch.view_as_complex(source.index_select(1, adjoint_map).view(n0, n1, n1, 2))
-        t_bar = torch.einsum("ic,ica->ia", T, M)
+        real = torch.cat([d.real, d.imag], 0).T @ parts  # (n0, 2m): M[i, a ≤ c], interleaved
+        upper = _unpack_upper(torch.view_as_complex(real.view(n0, m, 2)), n1)
+        # M = U + U† − diag U (Hermitian):  T̄_i = T_i U_i + conj(U_i conj(T_i)) − T_i ∘ diag U_i
+        t_bar = torch.bmm(T[:, None, :], upper)[:, 0]
+        t_bar = t_bar + torch.bmm(upper, T.conj()[:, :, None])[:, :, 0].conj()
+        t_bar = t_bar - T * torch.diagonal(upper, dim1=1, dim2=2)
     else:
         TP = T @ P  # (B, n0, n1)
         TPh = T @ P.mH
