@@ -75,53 +75,46 @@ def _upper(n1: int, device) -> tuple[torch.Tensor, torch.Tensor]:
     return ua, uc
 
 
-def _upper_real_index(n1: int, device) -> tuple[torch.Tensor, int]:
-    """Positions of ``[Re X[a ≤ c], Im X[a ≤ c]]`` in ``view_as_real(X).reshape(2 n1²)``."""
-    ua, uc = _upper(n1, device)
-    flat = ua * n1 + uc
-    return torch.cat([2 * flat, 2 * flat + 1]), len(flat)
+def _row_runs(n1: int) -> list[tuple[int, int]]:
+    """``(o_a, o_a + n1 − a)`` per row ``a``: row ``a`` of a row-major packed upper triangle
+    (the order of ``torch.triu_indices``) is the contiguous run ``packed[..., o_a : o_a + n1 − a]``."""
+    runs, start = [], 0
+    for a in range(n1):
+        runs.append((start, start + n1 - a))
+        start += n1 - a
+    return runs
 
 
-_GATHER_CACHE: dict = {}
+def _outer_upper(T: torch.Tensor) -> torch.Tensor:
+    """Packed upper triangles ``K_i[a ≤ c] = conj(T_ia) T_ic``, shape ``(n0, n1(n1+1)/2)``.
 
-
-def _gather_maps(n1: int, device) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Index maps that assemble full ``n1 × n1`` matrices from upper-triangle values by one gather.
-
-    Returns ``(index, forward_map, m)`` with ``m = n1(n1+1)/2``:
-
-    * ``index``: :func:`_upper_real_index`;
-    * ``forward_map`` (``n1²``): position ``a n1 + c`` takes entry ``k`` of
-      ``[lower values (m), upper values (m)]``, where pair ``k`` is ``(ua_k, uc_k)``; the
-      upper value wins on the diagonal.
-
-    A gather (``index_select``) is several times faster on CPU than the equivalent pair of
-    advanced-index assignments. Cached per ``(n1, device)``.
+    One product per row ``a`` written in place: half the work of the full outer product and
+    no gather.
     """
-    key = (n1, str(device))
-    if key not in _GATHER_CACHE:
-        ua, uc = _upper(n1, device)
-        m = len(ua)
-        index, _ = _upper_real_index(n1, device)
-        arange = torch.arange(m, device=device)
-        forward_map = torch.empty(n1 * n1, dtype=torch.long, device=device)
-        forward_map[uc * n1 + ua] = arange
-        forward_map[ua * n1 + uc] = arange + m
-        _GATHER_CACHE[key] = (index, forward_map, m)
-    return _GATHER_CACHE[key]
+    n1 = T.shape[1]
+    packed = T.new_empty(T.shape[0], n1 * (n1 + 1) // 2)
+    conj = T.conj()
+    for a, (lo, hi) in enumerate(_row_runs(n1)):
+        torch.mul(conj[:, a : a + 1], T[:, a:], out=packed[:, lo:hi])
+    return packed
 
 
 def _unpack_upper(packed: torch.Tensor, n1: int) -> torch.Tensor:
-    """``(k, m)`` row-major packed upper triangles → ``(k, n1, n1)``, zero below the diagonal.
-
-    Row ``a`` of the triangle is the contiguous run ``packed[:, o_a : o_a + n1 − a]`` with
-    ``o_a = a n1 − a(a−1)/2`` (the order of ``torch.triu_indices``): ``n1`` strided copies.
-    """
+    """``(k, m)`` row-major packed upper triangles → ``(k, n1, n1)``, zero below the diagonal
+    (``n1`` strided copies)."""
     full = packed.new_zeros(packed.shape[0], n1, n1)
-    start = 0
-    for a in range(n1):
-        full[:, a, a:] = packed[:, start : start + n1 - a]
-        start += n1 - a
+    for a, (lo, hi) in enumerate(_row_runs(n1)):
+        full[:, a, a:] = packed[:, lo:hi]
+    return full
+
+
+def _unpack_pair(upper: torch.Tensor, lower: torch.Tensor, n1: int) -> torch.Tensor:
+    """``(k, n1, n1)`` matrices from packed values: ``X[a, c] = upper[(a, c)]`` for ``a ≤ c``
+    and ``X[c, a] = lower[(a, c)]`` for ``a < c`` (rows and columns of the triangle)."""
+    full = upper.new_empty(upper.shape[0], n1, n1)
+    for a, (lo, hi) in enumerate(_row_runs(n1)):
+        full[:, a, a:] = upper[:, lo:hi]
+        full[:, a + 1 :, a] = lower[:, lo + 1 : hi]
     return full
 
 
@@ -159,15 +152,13 @@ def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch
         flat.index_add_(1, a * n1 + c, d[:, i] * k)
         return flat.view(batch, n1, n1)
     if strategy == "hermitian":
-        index, forward_map, m = _gather_maps(n1, T.device)
-        full = T.conj()[:, :, None] * T[:, None, :]  # K_i[a, c] = conj(T_ia) T_ic
-        k = torch.view_as_real(full).reshape(n0, 2 * n1 * n1).index_select(1, index)  # [Re K, Im K] upper
-        real = torch.cat([d.real, d.imag], 0) @ k  # (2B, 2m)
-        r1, r3 = real[:batch, :m], real[:batch, m:]  # d_r Re K, d_r Im K
-        r4, r2 = real[batch:, :m], real[batch:, m:]  # d_i Re K, d_i Im K
-        # Σ[c, a] (lower) = (r1 + r2) + i(r4 − r3), Σ[a, c] (upper) = (r1 − r2) + i(r3 + r4)
-        values = torch.complex(torch.cat([r1 + r2, r1 - r2], 1), torch.cat([r4 - r3, r3 + r4], 1))
-        return values.index_select(1, forward_map).view(batch, n1, n1)
+        m = n1 * (n1 + 1) // 2
+        k = torch.view_as_real(_outer_upper(T)).reshape(n0, 2 * m)  # Re K, Im K interleaved
+        real = (torch.cat([d.real, d.imag], 0) @ k).view(2 * batch, m, 2)
+        r1, r3 = real[:batch, :, 0], real[:batch, :, 1]  # d_r Re K, d_r Im K
+        r4, r2 = real[batch:, :, 0], real[batch:, :, 1]  # d_i Re K, d_i Im K
+        # Σ[a, c] (upper) = (r1 − r2) + i(r3 + r4), Σ[c, a] (lower) = (r1 + r2) + i(r4 − r3)
+        return _unpack_pair(torch.complex(r1 - r2, r3 + r4), torch.complex(r1 + r2, r4 - r3), n1)
     scaled = (T.mH[None, :, :] * d[:, None, :]).reshape(batch * n1, n0)
     return (scaled @ T).view(batch, n1, n1)
 
