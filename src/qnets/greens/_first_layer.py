@@ -19,8 +19,11 @@ The adjoint uses ``P_b = g_1† Ḡ_1 g_1†`` of the first hidden layer:
 ``= Σ_b Re d_bi X_b + Im d_bi Z_b``, ``X = P + P†``, ``Z = −i (P − P†)`` (both Hermitian),
 and ``ḡ_0[b, i] = Σ_{a c} T_ia P_b[a, c] conj(T_ic)``. In the ``hermitian`` strategy one real
 GEMM gives the packed upper triangle ``U_i`` of every ``M[i]``; with ``M = U + U† − diag U``,
-``T̄_i = T_i U_i + conj(U_i conj(T_i)) − T_i ∘ diag U_i``: two batched vector–matrix products
-on the zero-padded triangle, without assembling the full ``M`` by a gather.
+``T̄_i[c] = Σ_{a ≤ c} T_ia U_i[a, c] + Σ_{c' > a} conj(U_i[a, c']) T_ic'`` (the second sum
+lands in column ``a``), one row of the triangle at a time, without assembling ``M``. Both
+GEMMs are written with the long pair dimension as the output's rows (``K^T D^T``,
+``parts^T D``): on this CPU (MKL, 2 threads) such tall products run at ≈ 175–195 GFLOP/s
+against ≈ 125–145 for the same products with a wide output.
 """
 
 from __future__ import annotations
@@ -99,15 +102,6 @@ def _outer_upper(T: torch.Tensor) -> torch.Tensor:
     return packed
 
 
-def _unpack_upper(packed: torch.Tensor, n1: int) -> torch.Tensor:
-    """``(k, m)`` row-major packed upper triangles → ``(k, n1, n1)``, zero below the diagonal
-    (``n1`` strided copies)."""
-    full = packed.new_zeros(packed.shape[0], n1, n1)
-    for a, (lo, hi) in enumerate(_row_runs(n1)):
-        full[:, a, a:] = packed[:, lo:hi]
-    return full
-
-
 def _unpack_pair(upper: torch.Tensor, lower: torch.Tensor, n1: int) -> torch.Tensor:
     """``(k, n1, n1)`` matrices from packed values: ``X[a, c] = upper[(a, c)]`` for ``a ≤ c``
     and ``X[c, a] = lower[(a, c)]`` for ``a < c`` (rows and columns of the triangle)."""
@@ -122,7 +116,7 @@ def _hermitian_parts_upper(P: torch.Tensor, n1: int, m: int) -> torch.Tensor:
     """Upper triangles of ``X_b = P_b + P_b†`` and ``Z_b = −i (P_b − P_b†)`` as real parts.
 
     Returns ``(2B, 2m)``: row ``b`` holds ``Re X_b[k], Im X_b[k]`` interleaved for the pairs
-    ``k = (a ≤ c)`` (so that a real GEMM against it yields complex values in place), rows
+    ``k = (a ≤ c)`` (a GEMM against it gives Re and Im of each pair in adjacent rows), rows
     ``B + b`` the same for ``Z_b``, from one gather of ``P[a, c]`` and ``P[c, a]``:
     ``X = (Re P_ac + Re P_ca) + i(Im P_ac − Im P_ca)``,
     ``Z = (Im P_ac + Im P_ca) + i(Re P_ca − Re P_ac)``.
@@ -154,11 +148,12 @@ def self_energy(d: torch.Tensor, T: torch.Tensor, strategy: str, pairs) -> torch
     if strategy == "hermitian":
         m = n1 * (n1 + 1) // 2
         k = torch.view_as_real(_outer_upper(T)).reshape(n0, 2 * m)  # Re K, Im K interleaved
-        real = (torch.cat([d.real, d.imag], 0) @ k).view(2 * batch, m, 2)
-        r1, r3 = real[:batch, :, 0], real[:batch, :, 1]  # d_r Re K, d_r Im K
-        r4, r2 = real[batch:, :, 0], real[batch:, :, 1]  # d_i Re K, d_i Im K
+        real = (k.T @ torch.cat([d.real, d.imag], 0).T).view(m, 2, 2 * batch)  # tall GEMM
+        r1, r3 = real[:, 0, :batch], real[:, 1, :batch]  # d_r Re K, d_r Im K (pairs × B)
+        r4, r2 = real[:, 0, batch:], real[:, 1, batch:]  # d_i Re K, d_i Im K
         # Σ[a, c] (upper) = (r1 − r2) + i(r3 + r4), Σ[c, a] (lower) = (r1 + r2) + i(r4 − r3)
-        return _unpack_pair(torch.complex(r1 - r2, r3 + r4), torch.complex(r1 + r2, r4 - r3), n1)
+        upper, lower = torch.complex(r1 - r2, r3 + r4), torch.complex(r1 + r2, r4 - r3)
+        return _unpack_pair(upper.T, lower.T, n1)
     scaled = (T.mH[None, :, :] * d[:, None, :]).reshape(batch * n1, n0)
     return (scaled @ T).view(batch, n1, n1)
 
@@ -186,12 +181,17 @@ def adjoint(
     if strategy == "hermitian":
         m = n1 * (n1 + 1) // 2
         parts = _hermitian_parts_upper(P, n1, m)
-        real = torch.cat([d.real, d.imag], 0).T @ parts  # (n0, 2m): M[i, a ≤ c], interleaved
-        upper = _unpack_upper(torch.view_as_complex(real.view(n0, m, 2)), n1)
-        # M = U + U† − diag U (Hermitian):  T̄_i = T_i U_i + conj(U_i conj(T_i)) − T_i ∘ diag U_i
-        t_bar = torch.bmm(T[:, None, :], upper)[:, 0]
-        t_bar = t_bar + torch.bmm(upper, T.conj()[:, :, None])[:, :, 0].conj()
-        t_bar = t_bar - T * torch.diagonal(upper, dim1=1, dim2=2)
+        real = (parts.T @ torch.cat([d.real, d.imag], 0)).view(m, 2, n0)  # tall GEMM
+        upper = torch.complex(real[:, 0], real[:, 1])  # (m, n0): M_i[a ≤ c] for pair (a, c)
+        # M = U + U† − diag U (Hermitian), one triangle row a (pairs (a, c ≥ a)) at a time:
+        # column c ≥ a gets T_ia M[a, c]; column a gets Σ_{c > a} conj(M[a, c]) T_ic
+        t_rows = T.T.contiguous()  # (n1, n0)
+        t_bar_rows = torch.zeros_like(t_rows)
+        for a, (lo, hi) in enumerate(_row_runs(n1)):
+            row = upper[lo:hi]
+            t_bar_rows[a:].addcmul_(row, t_rows[a])
+            t_bar_rows[a] += torch.linalg.vecdot(row[1:], t_rows[a + 1 :], dim=0)
+        t_bar = t_bar_rows.T
     else:
         TP = T @ P  # (B, n0, n1)
         TPh = T @ P.mH
