@@ -125,12 +125,10 @@ def encode_system(h_sys: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> 
         )
     _check_finite(h_sys if not h_sys.is_complex() else torch.view_as_real(h_sys), "x")
     _check_hermitian(h_sys, 1e-6)
-    h = h_sys.to(dtype)
-    eye = torch.eye(h.shape[-1], dtype=dtype, device=h.device)
-    z_t = torch.as_tensor(z, dtype=dtype, device=h.device)
-    if z_t.dim() == 1:
-        z_t = z_t.view(-1, 1, 1)
-    return _linalg.inv(z_t * eye - h)
+    block = -h_sys.to(dtype)  # z − H built in place: no broadcast against a dense identity
+    z_t = torch.as_tensor(z, dtype=dtype, device=block.device)
+    block.diagonal(dim1=-2, dim2=-1).add_(z_t.view(-1, 1) if z_t.dim() == 1 else z_t)
+    return _linalg.inv(block)
 
 
 def encode(name: str, x: torch.Tensor, z, *, dtype=torch.complex64, n0=None) -> torch.Tensor:
