@@ -151,16 +151,19 @@ def _sweep(config, path: Path, resume: bool, progress: bool) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=2)
-def _flux_hamiltonian(Lx: int, Ly: int, h: float, plaquette: int):
-    return kitaev_flux_hamiltonian(Lx, Ly, h=h, plaquette=plaquette)
+def _flux_estimator(Lx: int, Ly: int, h: float, plaquette: int):
+    """One estimator per lattice and process, reused by every sweep point (no warm start, so
+    a point's value does not depend on which points its process solved before)."""
+    from qnets.ep import NegAbsLoss, QuantumEP
+
+    H = kitaev_flux_hamiltonian(Lx, Ly, h=h, plaquette=plaquette)
+    return QuantumEP(H, NegAbsLoss(), gap=False)
 
 
 def _flux_at(point, *, Lx: int, Ly: int, h: float, plaquette: int) -> float:
     """Free-state ``⟨W_p⟩`` at ``point = (J_x, J_y)`` (one sweep point)."""
-    from qnets.ep import NegAbsLoss, QuantumEP
-
-    H = _flux_hamiltonian(Lx, Ly, h, plaquette)
-    return float(QuantumEP(H, NegAbsLoss(), gap=False).outputs(np.asarray(point, dtype=float))[0])
+    q = _flux_estimator(Lx, Ly, h, plaquette)
+    return float(q.outputs(np.asarray(point, dtype=float))[0])
 
 
 def _point(theta) -> dict:
