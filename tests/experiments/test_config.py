@@ -89,3 +89,16 @@ def test_check_resume_compares_configs_and_accepts_fields_added_later(tmp_path):
     with pytest.raises(ConfigError, match="epochs"):
         check_resume(tmp_path, FnnChernConfig(L=8, sizes=[64, 8, 2], epochs=3), resume=True)
     check_resume(tmp_path, changed, resume=False)  # a fresh run does not compare
+
+
+def test_check_resume_lets_the_number_of_workers_change(tmp_path):
+    import yaml
+
+    from qnets.experiments.config import config_to_dict
+    from qnets.experiments.qep_phase_sensor import QepPhaseSensorConfig
+    from qnets.experiments.rundir import check_resume
+
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config_to_dict(QepPhaseSensorConfig())))
+    check_resume(tmp_path, QepPhaseSensorConfig(workers=2, threads=2), resume=True)
+    with pytest.raises(ConfigError, match=r"seeds: \[1, 2, 3\] → \[1, 2\]"):
+        check_resume(tmp_path, QepPhaseSensorConfig(workers=2, seeds=[1, 2]), resume=True)

@@ -82,10 +82,15 @@ def _field_defaults(config) -> dict:
     return yaml.safe_load(yaml.safe_dump(values, sort_keys=False))
 
 
+_EXECUTION_KEYS = ("threads", "device", "workers")
+
+
 def check_resume(run_dir: Path, config, resume: bool) -> None:
     """Refuse ``--resume`` when ``config`` differs from the run's stored ``config.yaml``.
 
-    ``threads`` and ``device`` may change between sessions; any other difference raises a
+    The execution settings ``threads``, ``device`` and ``workers`` may change between
+    sessions (they never change a result: a pooled run equals the serial one, see
+    ``tests/experiments``); any other difference raises a
     :class:`~qnets.errors.ConfigError` listing the differing keys. A key missing from the
     stored file (a field added to the experiment after the run started) counts as its
     default value.
@@ -101,7 +106,7 @@ def check_resume(run_dir: Path, config, resume: bool) -> None:
     defaults = _field_defaults(config)
     differing = [
         k for k in current
-        if k not in ("threads", "device")
+        if k not in _EXECUTION_KEYS
         and stored.get(k, defaults.get(k, _MISSING)) != current[k]
     ]
     if differing:
