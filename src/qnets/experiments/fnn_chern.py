@@ -63,8 +63,9 @@ class FnnChernConfig:
     ``~/.cache/qnets/chern``), ``disorder_layout`` (``interleaved`` or ``blocked``: which
     disordered samples are the trivial third, :mod:`qnets.fnn.datasets`). Network:
     :class:`qnets.fnn.FermionNetwork` arguments. Training: :class:`qnets.training.TrainConfig`
-    fields. ``n_phase``: clean samples of the phase diagram. ``train_subset``: train on a seeded random subset of this many of the
-    generated training samples (the full test set is kept; for CPU-limited runs).
+    fields. ``n_phase``: clean samples of the phase diagram. ``train_subset``: train on a
+    seeded random subset of this many of the generated training samples (the full test set
+    is kept; for CPU-limited runs).
     Designed perturbation (spec B11): ``perturbation_kappa`` (the clean topological
     sample), ``perturbation_deltas`` (strengths δ evenly in [0, 1]; 0 skips the analysis),
     ``perturbation_random`` (random disorder draws of the same strength).

@@ -89,8 +89,8 @@ def check_resume(run_dir: Path, config, resume: bool) -> None:
     """Refuse ``--resume`` when ``config`` differs from the run's stored ``config.yaml``.
 
     The execution settings ``threads``, ``device`` and ``workers`` may change between
-    sessions (they never change a result: a pooled run equals the serial one, see
-    ``tests/experiments``); any other difference raises a
+    sessions (they never change a result: data, sweep points and seeds are seeded per item,
+    and the tests check pooled = serial); any other difference raises a
     :class:`~qnets.errors.ConfigError` listing the differing keys. A key missing from the
     stored file (a field added to the experiment after the run started) counts as its
     default value.
