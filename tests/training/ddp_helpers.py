@@ -72,5 +72,6 @@ def worker(rank: int, world: int, init_file: str, out: str) -> None:
         if rank == 0:
             torch.save({"grads": grads, "history": history, "state": resumed.model.state_dict()},
                        Path(out) / "ddp.pt")
+        dist.barrier()  # no rank tears the group down while the other still uses it
     finally:
         dist.destroy_process_group()

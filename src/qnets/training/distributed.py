@@ -194,5 +194,8 @@ def distributed_session(backend: str | None = None, timeout_s: float = 1800.0) -
     dist.init_process_group(backend or _default_backend(), timeout=datetime.timedelta(seconds=timeout_s))
     try:
         yield current_context()
+        # Every rank reaches teardown before any tears down: a rank that destroys its
+        # group while a peer still talks to it can abort that peer (gloo, SIGABRT).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
