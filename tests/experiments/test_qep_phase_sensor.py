@@ -49,6 +49,17 @@ def test_parallel_seeds_match_serial(tmp_path):
         [(1, 0), (1, 2), (1, 3), (2, 0), (2, 2), (2, 3)]
 
 
+def test_patches_run_draws_its_training_squares(tmp_path):
+    overrides = ["n_sys=3", "n_batches=2", "seeds=[1]", "n_test=5", "map_points=3",
+                 "eval_every=2", "shots=10", "patches=true"]
+    config = resolve_config("qep-phase-sensor", overrides=overrides)
+    with threadpool_limits(1):
+        result = run_experiment("qep-phase-sensor", config, out=tmp_path, progress=False)
+    assert result["figures"] == ["training_curve.png", "triangle_map.png"]
+    for name in result["figures"]:
+        assert (tmp_path / name).stat().st_size > 10_000
+
+
 def test_config_validation():
     with pytest.raises(ConfigError, match="couplings"):
         resolve_config("qep-phase-sensor", overrides=["couplings=xy"])
