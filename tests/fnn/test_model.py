@@ -256,6 +256,18 @@ def test_bad_input_errors(gen):
         system_net(x)
 
 
+def test_finite_check_accepts_finite_entries_whose_sum_overflows():
+    """The finiteness check sums first; an overflowing sum of finite entries is not an error."""
+    from qnets.fnn.encoders import _check_finite
+
+    big = torch.full((2, 3), 3e38, dtype=torch.float32)
+    assert not torch.isfinite(big.sum())
+    _check_finite(big)
+    big[1, 2] = float("-inf")
+    with pytest.raises(ConfigError, match=r"x: expected finite .*index \(1, 2\)"):
+        _check_finite(big)
+
+
 def test_system_encoder_refuses_non_hermitian_hamiltonians(gen):
     net = FermionNetwork([4, 3, 2], encoder="system", dtype=torch.complex128, seed=0)
     h = torch.randn(2, 4, 4, generator=gen, dtype=torch.float64)
