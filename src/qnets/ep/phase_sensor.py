@@ -33,11 +33,13 @@ __all__ = [
     "train_phase_sensor",
 ]
 
-#: Patch centres (g_X, g_ZZ) of the "patches" variant, width 0.4 each.
+#: Patch centres (g_X, g_ZZ) of the "patches" variant.
 PATCH_CENTRES = ((1.0, 0.5), (2.5, 0.5), (0.5, 3.0))
+#: Side of each training square of the "patches" variant.
+PATCH_WIDTH = 0.4
 
 
-def sample_triangle(n: int, rng, *, patches: bool = False, width: float = 0.4) -> np.ndarray:
+def sample_triangle(n: int, rng, *, patches: bool = False, width: float = PATCH_WIDTH) -> np.ndarray:
     """``n`` inputs ``(g_ZXZ, g_ZZ, g_X)``, shape ``(n, 3)``, uniform on the simplex (sum 4).
 
     Draws ``(g_X, g_ZZ) ∈ [0, 4]²`` and reflects points with ``g_X + g_ZZ > 4``. With

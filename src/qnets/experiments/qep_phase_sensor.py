@@ -214,7 +214,7 @@ def _train_seed(seed: int, *, config: QepPhaseSensorConfig, run_dir: Path, test_
 def _figures(run_dir: Path, config, runs) -> list[str]:
     from matplotlib.patches import Rectangle
 
-    from qnets.ep.phase_sensor import PATCH_CENTRES
+    from qnets.ep.phase_sensor import PATCH_CENTRES, PATCH_WIDTH
     from qnets.plotting.curves import _pyplot, save_figure
 
     plt = _pyplot()
@@ -243,9 +243,10 @@ def _figures(run_dir: Path, config, runs) -> list[str]:
         ax.plot([0, 4, 0, 0], [0, 0, 4, 0], "k-", lw=0.8)
         ax.plot([0, 2], [2, 2], "w--", lw=0.8)
         ax.plot([2, 1], [0, 2], "w--", lw=0.8)
-        if config.patches:  # the training squares of side 0.4 (PATCH_CENTRES)
+        if config.patches:  # the training squares
             for gx, gzz in PATCH_CENTRES:
-                ax.add_patch(Rectangle((gx - 0.2, gzz - 0.2), 0.4, 0.4, fill=False, ec="r", lw=1.0))
+                corner = (gx - PATCH_WIDTH / 2, gzz - PATCH_WIDTH / 2)
+                ax.add_patch(Rectangle(corner, PATCH_WIDTH, PATCH_WIDTH, fill=False, ec="r", lw=1.0))
         ax.set_xlabel("g_X")
         ax.set_ylabel("g_ZZ")
         ax.set_title(name)

@@ -21,6 +21,7 @@ import torch
 
 from qnets.errors import ConfigError, ShapeError
 from qnets.greens import _linalg
+from qnets.greens.recursion import _all_finite
 
 __all__ = ["ENCODERS", "encode", "encode_hamiltonian", "encode_ldos", "encode_system"]
 
@@ -28,11 +29,7 @@ ENCODERS = ("hamiltonian", "ldos", "system")
 
 
 def _check_finite(x: torch.Tensor, name: str = "x") -> None:
-    # Fast path: NaN and ±inf propagate through a sum, which reads x once and writes nothing;
-    # only a non-finite sum (a bad entry, or finite entries overflowing) needs the full scan.
-    if x.numel() and bool(torch.isfinite(x.sum())):
-        return
-    if not torch.isfinite(x).all():
+    if not _all_finite(x):  # one sum first; the full scan only when the sum is not finite
         bad = (~torch.isfinite(x)).nonzero()[0].tolist()
         raise ConfigError(
             f"{name}: expected finite values, got NaN or inf (first at index {tuple(bad)})"
