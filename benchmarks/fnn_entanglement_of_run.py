@@ -36,6 +36,7 @@ def main() -> None:
 
     stored = yaml.safe_load((args.run / "config.yaml").read_text())
     config = FnnMnistConfig(**{k: v for k, v in stored.items() if k in FnnMnistConfig.__dataclass_fields__})
+    config.device = "cpu"  # the probes are dense CPU ground states; a run trained on a GPU loads here too
     if config.encoder != "hamiltonian":
         raise SystemExit(f"--run: needs a Hamiltonian-input run, {args.run} used encoder {config.encoder!r}")
     x_test, _ = prepare_images(config, "test")

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Paper-size FNN trainings side by side on one CUDA GPU (issues 2 and 3).
+#
+#   bash benchmarks/gpu_paper_runs.sh start    # smoke test, Chern data, then the four runs (detached)
+#   bash benchmarks/gpu_paper_runs.sh wait S   # watch them for S seconds, then pack the run folders
+#
+# The runs are the CLI's own (`python -m qnets.cli run ... --set device=cuda`), each in runs/gpu-*,
+# checkpointed every epoch: a machine lost in between resumes with `start` on the unpacked
+# folders (every run is started with --resume). MNIST is read from $QNETS_DATA (default
+# .devdata, a copy of the idx.gz files); the packed folders go to $OUT (default runs/).
+set -u -o pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
+export QNETS_DATA=${QNETS_DATA:-$PWD/.devdata}
+OUT=${OUT:-$PWD/runs}
+mkdir -p runs "$OUT"
+
+runs=(
+  "gpu-fc-ham-e121|fnn-mnist --config fc-hamiltonian"
+  "gpu-local-nnn-e121|fnn-mnist --config local-nnn"
+  "gpu-chern-ldos-e80|fnn-chern-ldos --set epochs=80"
+  "gpu-chern-cond-e121|fnn-chern-conductance"
+)
+
+progress() {
+  for entry in "${runs[@]}"; do
+    name=${entry%%|*}
+    if [ -f "runs/$name/metrics.jsonl" ]; then
+      python3 - "runs/$name" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
+r = rows[-1]
+best = max(x["test_accuracy"] for x in rows)
+print(f"{sys.argv[1]}: epoch {r['epoch']}, test {r['test_accuracy']:.4f} (best {best:.4f}), "
+      f"{r['epoch_seconds']:.1f} s/epoch, final.json: {__import__('os').path.isfile(sys.argv[1] + '/final.json')}")
+EOF
+    else
+      echo "runs/$name: no epoch yet"
+    fi
+  done
+}
+
+case "${1:-}" in
+start)
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
+  # smoke test: the CI-sized MNIST net, one epoch on the GPU
+  python3 -m qnets.cli run fnn-mnist --config ci-small --set epochs=1 --set device=cuda \
+    --out runs/gpu-smoke --no-progress 2>&1 | tail -3 || exit 1
+  for entry in "${runs[@]:0:2}"; do
+    name=${entry%%|*}; args=${entry#*|}
+    setsid nohup python3 -m qnets.cli run $args --set device=cuda --set threads=2 \
+      --out "runs/$name" --resume --no-progress > "runs/$name.log" 2>&1 < /dev/null &
+  done
+  # the Chern data once (the two Chern runs share it), then the two Chern runs
+  python3 -c "
+from qnets.experiments.fnn_chern import FnnChernConfig, chern_data
+import time; t = time.time(); c = FnnChernConfig(workers=12)
+chern_data(c, 'train'); chern_data(c, 'test'); print(f'Chern data: {time.time() - t:.0f} s')"
+  for entry in "${runs[@]:2:2}"; do
+    name=${entry%%|*}; args=${entry#*|}
+    setsid nohup python3 -m qnets.cli run $args --set device=cuda --set threads=2 --set workers=4 \
+      --out "runs/$name" --resume --no-progress > "runs/$name.log" 2>&1 < /dev/null &
+  done
+  sleep 20; progress
+  ;;
+wait)
+  end=$(( $(date +%s) + ${2:-300} ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    sleep 30
+    if ! pgrep -f "qnets.cli run" > /dev/null; then echo "all runs ended"; break; fi
+  done
+  progress; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader
+  tail -n 3 runs/gpu-*.log
+  tar czf "$OUT/gpu-runs.tgz" --exclude=checkpoint.prev.pt runs/gpu-*
+  ls -la "$OUT"
+  ;;
+*)
+  echo "usage: $0 start | wait SECONDS" >&2; exit 2
+  ;;
+esac
