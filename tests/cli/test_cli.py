@@ -27,6 +27,16 @@ def test_unknown_experiment_and_resume_without_out():
     assert result.exit_code == 2 and "--resume: needs --out" in result.output
 
 
+def test_python_dash_m_qnets_runs_the_command():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "qnets", "list"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "fnn-mnist" in result.stdout
+
+
 def test_show_config():
     result = runner.invoke(app, ["run", "fnn-mnist", "--config", "fc-ldos", "--set", "epochs=3", "--show-config"])
     assert result.exit_code == 0

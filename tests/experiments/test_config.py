@@ -3,7 +3,7 @@
 import pytest
 
 from qnets.errors import ConfigError
-from qnets.experiments import get_experiment, list_experiments, resolve_config
+from qnets.experiments import get_experiment, list_experiments, resolve_config, run_experiment
 from qnets.experiments.config import CONFIG_DIR, apply_overrides, packaged_configs
 from qnets.experiments.fnn_mnist import FnnMnistConfig
 
@@ -102,3 +102,36 @@ def test_check_resume_lets_the_number_of_workers_change(tmp_path):
     check_resume(tmp_path, QepPhaseSensorConfig(workers=2, threads=2), resume=True)
     with pytest.raises(ConfigError, match=r"seeds: \[1, 2, 3\] → \[1, 2\]"):
         check_resume(tmp_path, QepPhaseSensorConfig(workers=2, seeds=[1, 2]), resume=True)
+
+
+def test_check_device_parses_and_refuses_what_the_machine_lacks(monkeypatch):
+    import torch
+
+    from qnets.experiments.rundir import check_device
+
+    assert check_device("cpu") == torch.device("cpu")
+    with pytest.raises(ConfigError, match=r"device: expected a torch device .* got 'gpu0'"):
+        check_device("gpu0")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"device: 'cuda' needs a CUDA GPU, but this torch .* sees none"):
+        check_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert check_device("cuda") == torch.device("cuda")
+    assert check_device("cuda:0") == torch.device("cuda:0")
+    with pytest.raises(ConfigError, match=r"device: 'cuda:3', but this machine has 1 CUDA device\(s\)"):
+        check_device("cuda:3")
+
+
+def test_a_run_on_a_missing_device_stops_before_writing_anything(tmp_path, monkeypatch):
+    import torch
+
+    from qnets.experiments.rundir import start_run
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+        start_run(tmp_path / "run", FnnMnistConfig(device="cuda"), resume=False)
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match="needs a CUDA GPU"):
+        run_experiment("fnn-mnist", overrides=["device=cuda"], out=tmp_path / "cli-run")
+    assert not (tmp_path / "cli-run").exists()

@@ -58,11 +58,14 @@ def run_experiment(
 
     from qnets.errors import QnetsWarning
     from qnets.experiments.report import write_report
+    from qnets.experiments.rundir import check_device
     from qnets.training.distributed import distributed_session
 
     experiment = get_experiment(name)
     if config is None:
         config = resolve_config(name, config_file=config_file, overrides=overrides)
+    if getattr(config, "device", None) is not None:
+        check_device(config.device)  # before the run directory exists
     with distributed_session() as ctx:
         if ctx is not None and not ctx.is_writer:
             run_dir = Path(ctx.broadcast_object(None))

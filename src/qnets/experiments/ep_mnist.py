@@ -27,7 +27,7 @@ import torch
 from qnets.errors import ConfigError, NumericalError
 from qnets.experiments.config import config_to_dict
 from qnets.experiments.registry import register
-from qnets.experiments.rundir import environment_info, write_json, write_yaml
+from qnets.experiments.rundir import check_device, environment_info, write_json, write_yaml
 
 __all__ = ["EpMnistConfig", "evaluate", "run_ep_mnist"]
 
@@ -179,6 +179,7 @@ def run_ep_mnist(config: EpMnistConfig, run_dir: Path, *, resume: bool = False, 
         save_checkpoint,
     )
 
+    device = check_device(config.device)
     if config.threads:
         torch.set_num_threads(int(config.threads))
     run_dir = Path(run_dir)
@@ -187,7 +188,6 @@ def run_ep_mnist(config: EpMnistConfig, run_dir: Path, *, resume: bool = False, 
         _check_resume(run_dir, config)
     write_yaml(run_dir / "config.yaml", config_to_dict(config))
     write_json(run_dir / "environment.json", environment_info())
-    device = torch.device(config.device)
     x_train, y_train = (t.to(device) for t in _load(config, "train"))
     x_test, y_test = (t.to(device) for t in _load(config, "test"))
     net = _build(config)

@@ -14,7 +14,7 @@ import yaml
 
 from qnets.training.checkpoint import atomic_write_text
 
-__all__ = ["check_resume", "environment_info", "make_run_dir", "start_run", "write_json", "write_yaml"]
+__all__ = ["check_device", "check_resume", "environment_info", "make_run_dir", "start_run", "write_json", "write_yaml"]
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -117,14 +117,65 @@ def check_resume(run_dir: Path, config, resume: bool) -> None:
         )
 
 
+def check_device(device):
+    """Parse ``device`` into a :class:`torch.device` and make sure this machine has it.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, or any other device string torch
+        parses (those are passed through unchecked).
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ConfigError
+        If torch cannot parse ``device``, if a CUDA device is asked for on a torch build or
+        machine without one (or with fewer than ``N + 1`` GPUs), or if ``"mps"`` is asked
+        for where Apple's Metal backend is unavailable. Without this check the run would
+        stop deep inside the model's construction with torch's own assertion.
+    """
+    import torch
+
+    from qnets.errors import ConfigError
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"device: expected a torch device such as 'cpu', 'cuda' or 'cuda:1', got {device!r} ({exc})"
+        ) from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                f"device: {device!r} needs a CUDA GPU, but this torch ({torch.__version__}) sees none; "
+                f"use device=cpu here, or run on a machine with a GPU and a CUDA build of torch"
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(
+                f"device: {device!r}, but this machine has {count} CUDA device(s): cuda:0 … cuda:{count - 1}"
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device: {device!r} needs Apple's Metal backend, which this torch does not have")
+    return parsed
+
+
 def start_run(run_dir, config, resume: bool) -> Path:
     """Common start of an experiment run; returns ``Path(run_dir)``.
 
-    Sets torch's CPU threads from ``config.threads`` (when set), refuses ``--resume`` with a
-    changed config (:func:`check_resume`), and writes ``config.yaml`` and
+    Checks ``config.device`` (when the config has one, :func:`check_device`) before anything
+    is written, sets torch's CPU threads from ``config.threads`` (when set), refuses
+    ``--resume`` with a changed config (:func:`check_resume`), and writes ``config.yaml`` and
     ``environment.json``.
     """
     from qnets.experiments.config import config_to_dict
+
+    if getattr(config, "device", None) is not None:
+        check_device(config.device)
 
     threads = getattr(config, "threads", None)
     if threads:
