@@ -22,9 +22,9 @@ runs=(
   "gpu-chern-cond-e121|fnn-chern-conductance"
 )
 
-progress() {
-  for entry in "${runs[@]}"; do
-    name=${entry%%|*}
+progress() {  # every runs/gpu-* folder, the four above and any started by hand
+  for dir in runs/gpu-*/; do
+    name=$(basename "$dir")
     if [ -f "runs/$name/metrics.jsonl" ]; then
       python3 - "runs/$name" <<'EOF'
 import json, sys
