@@ -27,17 +27,23 @@ progress() {  # every runs/gpu-* folder, the four above and any started by hand
     name=$(basename "$dir")
     if [ -f "runs/$name/metrics.jsonl" ]; then
       python3 - "runs/$name" <<'EOF'
-import json, sys
+import json, os, sys
 rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl")]
 r = rows[-1]
 best = max(x["test_accuracy"] for x in rows)
 print(f"{sys.argv[1]}: epoch {r['epoch']}, test {r['test_accuracy']:.4f} (best {best:.4f}), "
-      f"{r['epoch_seconds']:.1f} s/epoch, final.json: {__import__('os').path.isfile(sys.argv[1] + '/final.json')}")
+      f"{r['epoch_seconds']:.1f} s/epoch, final.json: {os.path.isfile(sys.argv[1] + '/final.json')}")
 EOF
     else
       echo "runs/$name: no epoch yet"
     fi
   done
+}
+
+launch() {  # launch ENTRY [EXTRA --set ...]: one run of $runs, detached, resumable
+  local name=${1%%|*} args=${1#*|}; shift
+  setsid nohup python3 -m qnets.cli run $args --set device=cuda --set threads=2 "$@" \
+    --out "runs/$name" --resume --no-progress > "runs/$name.log" 2>&1 < /dev/null &
 }
 
 case "${1:-}" in
@@ -47,21 +53,13 @@ start)
   # smoke test: the CI-sized MNIST net, one epoch on the GPU
   python3 -m qnets.cli run fnn-mnist --config ci-small --set epochs=1 --set device=cuda \
     --out runs/gpu-smoke --no-progress 2>&1 | tail -3 || exit 1
-  for entry in "${runs[@]:0:2}"; do
-    name=${entry%%|*}; args=${entry#*|}
-    setsid nohup python3 -m qnets.cli run $args --set device=cuda --set threads=2 \
-      --out "runs/$name" --resume --no-progress > "runs/$name.log" 2>&1 < /dev/null &
-  done
+  for entry in "${runs[@]:0:2}"; do launch "$entry"; done
   # the Chern data once (the two Chern runs share it), then the two Chern runs
   python3 -c "
 from qnets.experiments.fnn_chern import FnnChernConfig, chern_data
 import time; t = time.time(); c = FnnChernConfig(workers=12)
 chern_data(c, 'train'); chern_data(c, 'test'); print(f'Chern data: {time.time() - t:.0f} s')"
-  for entry in "${runs[@]:2:2}"; do
-    name=${entry%%|*}; args=${entry#*|}
-    setsid nohup python3 -m qnets.cli run $args --set device=cuda --set threads=2 --set workers=4 \
-      --out "runs/$name" --resume --no-progress > "runs/$name.log" 2>&1 < /dev/null &
-  done
+  for entry in "${runs[@]:2:2}"; do launch "$entry" --set workers=4; done
   sleep 20; progress
   ;;
 wait)
