@@ -7,7 +7,9 @@ Sensor: the cluster-Ising ring (``--n-sys``) + 2 sensor qubits with the 51 train
 MSE on the three projectors, symmetric ``β`` (default 0.4). Per gradient (one sample):
 
 * ``qep``: :class:`qnets.ep.QuantumEP` (free solve + two nudged solves warm-started from the
-  free state; real arithmetic when ``H`` is real), with and without the free-phase gap;
+  free state, by the built-in restarted Lanczos of :mod:`qnets.solvers.lanczos`; real
+  arithmetic when ``H`` is real; the matrices assembled from the cached term table), with
+  and without the free-phase gap (the gap needs two eigenpairs: ARPACK);
 * ``fd``: :class:`qnets.ep.FiniteDifferenceGradient` (central, ``2N + 1 = 103`` equilibria,
   shifted solves warm-started from the free state);
 * ``straightforward``: three fresh complex ``scipy.sparse.linalg.eigsh(k=1, which='SA')``

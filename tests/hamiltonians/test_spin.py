@@ -110,6 +110,9 @@ def test_roles_values_and_assembly_match_explicit_sum():
     assert np.allclose(got, [op.expectation(psi) for op in H.operators("trainable")])
     rho = np.outer(psi, psi.conj())
     assert np.allclose(H.term_expectations(rho), H.term_expectations(psi))
+    phi = rng.normal(size=8) + 1j * rng.normal(size=8)
+    elements = H.term_matrix_elements(phi, psi)
+    assert np.allclose(elements, [np.vdot(phi, t.operator.to_dense() @ psi) for t in H.terms])
     assert np.isclose(H.expectation("o", psi), pauli(3, "Z2").expectation(psi))
 
 

@@ -18,11 +18,10 @@ role          meaning
 ============  ==============================================================
 
 Parameters travel by name (``params={'g_x': 0.3}``) or as arrays in the order the terms
-of that role were added (``x=``, ``theta=``, ``nu=``). The sparse matrix is assembled as
-``data = D @ values`` from a cached table ``D`` (one column per term on the union sparsity
-pattern), so re-evaluating ``H`` at new parameters and reading every term's expectation
-value are single sparse products. The matrix is real (float64) when no term has complex
-matrix elements (every Pauli string with an even number of ``Y``), else complex128.
+of that role were added (``x=``, ``theta=``, ``nu=``). Every term's matrix elements are
+cached on the union sparsity pattern, grouped by flip mask, so re-evaluating ``H`` at new
+parameters and reading every term's expectation value are one small GEMV per flip mask.
+The matrix is real (float64) when no term has complex matrix elements (every Pauli string with an even number of ``Y``), else complex128.
 Conventions: Pauli operators (±1), qubit 0 = most significant bit, ``|0⟩`` = ``Z = +1``.
 """
 
@@ -250,8 +249,8 @@ class SpinHamiltonian:
         return total
 
     # -- sparse assembly ---------------------------------------------------------------
-    def _table(self):
-        """Union CSR pattern and the term table ``D`` (nnz × n_terms, CSC), cached."""
+    def _table(self) -> _TermTable:
+        """Union sparsity pattern and the per-term matrix elements, cached (:class:`_TermTable`)."""
         if "table" in self._cache:
             return self._cache["table"]
         if not self._terms:
@@ -261,47 +260,45 @@ class SpinHamiltonian:
         real = self.is_real
         dim = self.dim
         masks = sorted({x for op in ops for x in op._groups()})
-        slot_of = {x: j for j, x in enumerate(masks)}
-        nm = len(masks)
         rows = np.arange(dim, dtype=np.int64)
-        marr = np.array(masks, dtype=np.int64)
-        cols = rows[:, None] ^ marr[None, :]
-        order = np.argsort(cols, axis=1, kind="stable")
-        cols_sorted = np.take_along_axis(cols, order, axis=1)
-        # slot[j, r]: position of mask j in the sorted row r (contiguous per mask)
-        slot = np.ascontiguousarray(np.argsort(order, axis=1, kind="stable").T)
-        del order
         dtype = np.float64 if real else np.complex128
-        p_idx, vals, offsets = [], [], [0]
-        for op in ops:
-            count = 0
-            for x, items in op._groups().items():
-                j = slot_of[x]
-                d = np.zeros(dim, dtype=dtype)
-                src = rows ^ x  # H[r, r^x] = d_x[r^x]
-                for z, c in items:
-                    value = c.real if real else c
-                    d += value if z == 0 else value * (1 - 2 * _parity(src & z))
-                p_idx.append(rows * nm + slot[j])
-                vals.append(d)
-                count += dim
-            offsets.append(offsets[-1] + count)
-        # CSC: one column per term, rows = positions in the union pattern (no duplicates).
-        table = sp.csc_matrix(
-            (np.concatenate(vals), np.concatenate(p_idx), np.array(offsets, dtype=np.int64)),
-            shape=(dim * nm, len(ops)),
+        # one (term, flip mask) pair per row of ``data``, grouped by mask
+        pairs = sorted(
+            ((x, t) for t, op in enumerate(ops) for x in op._groups()), key=lambda p: p[0]
         )
-        indptr = np.arange(0, dim * nm + 1, nm, dtype=np.int64)
-        self._cache["table"] = (table, cols_sorted.ravel(), indptr, rows.repeat(nm))
-        return self._cache["table"]
+        data = np.zeros((len(pairs), dim), dtype=dtype)
+        for p, (x, t) in enumerate(pairs):
+            src = rows ^ x  # the column c = r ^ x of row r; op|c> = (-1)^{c.z} c_z |r>
+            for z, c in ops[t]._groups()[x]:
+                value = c.real if real else c
+                data[p] += value if z == 0 else value * (1 - 2 * _parity(src & z))
+        pair_mask = np.array([x for x, _ in pairs], dtype=np.int64)
+        bounds = np.searchsorted(pair_mask, masks + [np.iinfo(np.int64).max])
+        marr = np.array(masks, dtype=np.int64)
+        table = _TermTable(
+            masks=marr,
+            spans=[(int(bounds[j]), int(bounds[j + 1])) for j in range(len(masks))],
+            data=data,
+            term=np.array([t for _, t in pairs], dtype=np.int64),
+            indices=(rows[:, None] ^ marr[None, :]).ravel(),
+            indptr=np.arange(0, dim * len(masks) + 1, len(masks), dtype=np.int64),
+            n_terms=len(ops),
+        )
+        self._cache["table"] = table
+        return table
 
     def matrix(self, params=None, *, x=None, theta=None, nu=None) -> sp.csr_matrix:
-        """Sparse CSR matrix ``H(x, θ, ν)`` (float64 when :attr:`is_real`, else complex128)."""
+        """Sparse CSR matrix ``H(x, θ, ν)`` (float64 when :attr:`is_real`, else complex128).
+
+        One row per basis state with one entry per flip mask of the terms (column indices
+        ``r ^ mask`` in mask order, not sorted within a row).
+        """
         values = self.values(params, x=x, theta=theta, nu=nu)
-        table, indices, indptr, _ = self._table()
-        data = _scatter_columns(table, values)
+        table = self._table()
         dim = self.dim
-        return sp.csr_matrix((data, indices, indptr), shape=(dim, dim), copy=False)
+        return sp.csr_matrix(
+            (table.assemble(values), table.indices, table.indptr), shape=(dim, dim), copy=False
+        )
 
     def dense(self, params=None, *, max_qubits: int = 14, **by_role) -> np.ndarray:
         """Dense matrix (refuses more than ``max_qubits`` qubits, see :class:`SizeLimitError`)."""
@@ -323,19 +320,20 @@ class SpinHamiltonian:
         density matrix ``ρ`` of shape ``(2^n, 2^n)`` (``Tr ρ op``). Returns float64 of
         shape ``(n_terms,)`` or, with ``role``, the terms of that role in order.
         """
-        table, indices, _, rows = self._table()
+        table = self._table()
         state = np.asarray(state)
         dim = self.dim
         if state.shape == (dim,):
-            w = np.conj(state[rows]) * state[indices]
+            bra = np.conj(state)
+            out = table.contract(lambda cols: bra * state[cols]).real
         elif state.shape == (dim, dim):
-            w = state[indices, rows]
+            rows = np.arange(dim)
+            out = table.contract(lambda cols: state[cols, rows]).real
         else:
             raise ShapeError(
                 f"state must be a vector ({dim},) or a density matrix ({dim}, {dim}); "
                 f"got shape {state.shape}"
             )
-        out = np.real(_gather_columns(table, w))
         if role is None:
             return out
         if role not in ROLES:
@@ -347,12 +345,13 @@ class SpinHamiltonian:
 
         Used for linear response: ``d⟨A_j⟩ = 2 Re⟨ψ0|A_j|dψ⟩``. ``role`` selects terms.
         """
-        table, indices, _, rows = self._table()
+        table = self._table()
         dim = self.dim
         bra, ket = np.asarray(bra), np.asarray(ket)
         if bra.shape != (dim,) or ket.shape != (dim,):
             raise ShapeError(f"bra and ket must have shape ({dim},); got {bra.shape}, {ket.shape}")
-        out = _gather_columns(table, np.conj(bra[rows]) * ket[indices])
+        bra_conj = np.conj(bra)
+        out = table.contract(lambda cols: bra_conj * ket[cols])
         if role is None:
             return out
         return out[[i for i, t in enumerate(self._terms) if t.role == role]]
@@ -365,19 +364,56 @@ class SpinHamiltonian:
         return op.expectation(state)
 
 
-# The two products with the term table are written out (no ``sparse @ vector``): quimb,
-# once imported, replaces scipy's CSR mat-vec by a version that assumes square matrices.
-def _scatter_columns(table: sp.csc_matrix, values: np.ndarray) -> np.ndarray:
-    """``table @ values`` for a CSC table (the assembled CSR data of ``H``)."""
-    counts = np.diff(table.indptr)
-    weights = table.data * np.repeat(values, counts)
-    n = table.shape[0]
-    if np.iscomplexobj(weights):
-        return (np.bincount(table.indices, weights.real, minlength=n)
-                + 1j * np.bincount(table.indices, weights.imag, minlength=n))
-    return np.bincount(table.indices, weights, minlength=n)
+@dataclass(frozen=True)
+class _TermTable:
+    r"""Matrix elements of every term on the union sparsity pattern of ``H``.
 
+    A Pauli string ``X^x Z^z`` has one entry per row ``r``, in column ``r ^ x``; a term is a
+    sum of strings, so it owns one row of ``data`` (shape ``(n_pairs, 2^n)``) per distinct
+    flip mask ``x`` of its strings. Pairs are grouped by mask (``spans[j]`` is the slice of
+    mask ``masks[j]``), so both products below are one small GEMV per mask:
 
-def _gather_columns(table: sp.csc_matrix, w: np.ndarray) -> np.ndarray:
-    """``table.T @ w`` for a CSC table whose columns are all non-empty."""
-    return np.add.reduceat(table.data * w[table.indices], table.indptr[:-1])
+    * assembly ``H[r, r ^ x_j] = Σ_{p ∈ j} value[term_p] · data[p, r]``;
+    * contraction ``out[t] = Σ_{p: term_p = t} Σ_r data[p, r] · u_j(r)`` with
+      ``u_j(r) = ⟨r| … |r ^ x_j⟩`` built by the caller from the column indices (e.g.
+      ``conj(ψ_r) ψ_{r ^ x_j}`` for an expectation value).
+
+    The CSR pattern of ``H`` lists the masks of each row in ``masks`` order (``indices`` =
+    ``r ^ masks`` row by row, ``indptr`` = multiples of ``len(masks)``).
+    """
+
+    masks: np.ndarray
+    spans: list
+    data: np.ndarray
+    term: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_terms: int
+
+    def assemble(self, values: np.ndarray) -> np.ndarray:
+        """CSR ``data`` of ``Σ_t values[t] · op_t`` (length ``2^n · len(masks)``)."""
+        weights = np.asarray(values, dtype=np.float64)[self.term]
+        per_mask = np.empty((len(self.masks), self.data.shape[1]), dtype=self.data.dtype)
+        for j, (lo, hi) in enumerate(self.spans):
+            np.matmul(weights[lo:hi], self.data[lo:hi], out=per_mask[j])
+        return per_mask.T.ravel()
+
+    def contract(self, row_values) -> np.ndarray:
+        """``out[t] = Σ_r Σ_j op_t[r, r ^ x_j] · u_j(r)`` with ``u_j = row_values(r ^ x_j)``.
+
+        ``row_values`` maps the column indices ``r ^ x_j`` (shape ``(2^n,)``) of one mask to
+        ``u_j``. Returns complex128 (float64 if every product is real), shape ``(n_terms,)``.
+        """
+        rows = np.arange(self.data.shape[1], dtype=np.int64)
+        per_pair = None
+        for j, (lo, hi) in enumerate(self.spans):
+            part = self.data[lo:hi] @ row_values(rows ^ self.masks[j])
+            if per_pair is None:
+                per_pair = np.empty(len(self.term), dtype=np.result_type(part, np.float64))
+            elif np.iscomplexobj(part) and not np.iscomplexobj(per_pair):
+                per_pair = per_pair.astype(np.complex128)
+            per_pair[lo:hi] = part
+        total = np.bincount(self.term, per_pair.real, minlength=self.n_terms)
+        if np.iscomplexobj(per_pair):
+            total = total + 1j * np.bincount(self.term, per_pair.imag, minlength=self.n_terms)
+        return total

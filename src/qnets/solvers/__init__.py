@@ -1,4 +1,5 @@
-"""Solvers: free fermions (spectra, correlation matrices, real-space Chern numbers)."""
+"""Solvers: exact many-body ground and Gibbs states (dense, Lanczos, DMRG), real-space DMFT,
+free fermions (spectra, correlation matrices, real-space Chern numbers)."""
 
 from qnets.solvers.dmft import (
     DMFTResult,
@@ -16,16 +17,19 @@ from qnets.solvers.free_fermion import (
     spectral_gap,
     triangles,
 )
+from qnets.solvers.lanczos import LanczosResult, lanczos_ground_state
 
 __all__ = [
     "DMFTResult",
     "GibbsState",
     "GroundState",
+    "LanczosResult",
     "dmft_step",
     "embedding_self_energy",
     "fk_impurity",
     "gibbs_state",
     "ground_state",
+    "lanczos_ground_state",
     "local_greens",
     "matsubara_frequencies",
     "occupied_projector",

@@ -12,8 +12,11 @@ scipy sparse matrix or a dense Hermitian array. Methods:
     ``scipy.linalg.eigh`` on the full matrix (refused past ``max_dense_qubits`` with a
     :class:`~qnets.errors.SizeLimitError` naming the sparse and DMRG routes).
 ``lanczos``
-    ARPACK ``eigsh(which='SA')`` on the sparse matrix, real arithmetic when ``H`` is real,
-    warm start from ``v0`` (e.g. the free-phase state before a nudged solve).
+    Krylov methods on the sparse matrix, real arithmetic when ``H`` is real, warm start
+    from ``v0`` (e.g. the free-phase state before a nudged solve): the built-in restarted
+    Lanczos (:func:`~qnets.solvers.lanczos.lanczos_ground_state`) for one eigenpair up to
+    ``2^16`` rows, ARPACK ``eigsh(which='SA')`` for the gap (two eigenpairs) and for larger
+    matrices (``backend`` chooses).
 ``dmrg``
     Two-site DMRG through quimb for 1-D chains (:mod:`qnets.solvers.dmrg`).
 ``auto``
@@ -46,11 +49,21 @@ from qnets.errors import (
 )
 from qnets.hamiltonians.pauli import PauliSum
 from qnets.hamiltonians.spin import SpinHamiltonian, as_pauli_sum
+from qnets.solvers.lanczos import lanczos_ground_state
 
-__all__ = ["GibbsState", "GroundState", "gibbs_state", "ground_state", "hamiltonian_matrix"]
+__all__ = [
+    "GibbsState",
+    "GroundState",
+    "gibbs_state",
+    "ground_state",
+    "hamiltonian_matrix",
+]
 
 _METHODS = ("auto", "dense", "lanczos", "dmrg")
 _AUTO_DENSE_QUBITS = 8
+_BACKENDS = ("auto", "lanczos", "arpack")
+# The built-in Lanczos keeps 64 Krylov vectors: 64 MiB at 2^16 complex rows.
+_BUILTIN_MAX_DIM = 2**16
 
 
 @dataclass
@@ -74,6 +87,8 @@ class GroundState:
         The lowest eigenvalues found (ascending).
     residual : float
         ``‖Hψ − E_0 ψ‖`` (NaN for DMRG).
+    info : dict
+        Solver details (the built-in Lanczos: ``n_matvec``, ``backend``).
     """
 
     energy: float
@@ -226,18 +241,26 @@ def _check_gap(energies: np.ndarray, degeneracy_tol: float, warn: bool):
     return gap
 
 
-def _start_vector(v0, M):
+def _use_builtin_lanczos(backend: str, k: int, M, ncv) -> bool:
+    if backend == "lanczos":
+        return True
+    return backend == "auto" and k == 1 and ncv is None and M.shape[0] <= _BUILTIN_MAX_DIM
+
+
+def _start_vector(v0, n: int, dtype):
+    """``v0`` (array or result with ``.state``) as a start vector of length ``n`` in ``dtype``."""
     if v0 is None:
         return None
     v = np.asarray(getattr(v0, "state", v0))
-    if v.shape != (M.shape[0],):
-        raise ShapeError(f"v0 must have shape ({M.shape[0]},); got {v.shape}")
-    if not np.iscomplexobj(M) and np.iscomplexobj(v):
+    if v.shape != (n,):
+        raise ShapeError(f"v0 must have shape ({n},); got {v.shape}")
+    complex_op = np.issubdtype(dtype, np.complexfloating)
+    if not complex_op and np.iscomplexobj(v):
         # a real symmetric H has a real ground state: keep the larger real/imag part
         v = v.real if np.linalg.norm(v.real) >= np.linalg.norm(v.imag) else v.imag
     if not np.all(np.isfinite(v)) or np.linalg.norm(v) == 0:
         raise ConfigError("v0 must be a finite, non-zero vector")
-    return v.astype(M.dtype if np.iscomplexobj(M) else np.float64)
+    return v.astype(dtype if complex_op else np.float64)
 
 
 def ground_state(
@@ -257,6 +280,7 @@ def ground_state(
     degeneracy_tol: float = 1e-8,
     warn_degenerate: bool = True,
     sector=None,
+    backend: str = "auto",
     **dmrg_options,
 ) -> GroundState:
     r"""Lowest eigenpair ``H|ψ0⟩ = E0|ψ0⟩`` (and the gap) of a Hermitian ``H``.
@@ -274,7 +298,8 @@ def ground_state(
     tol : float
         Lanczos relative tolerance on the Ritz values (``eigsh(tol=…)``).
     maxiter, ncv : int, optional
-        Passed to ``eigsh``.
+        Passed to ``eigsh`` (``ncv`` selects ARPACK); for the built-in Lanczos ``maxiter``
+        is the number of restarts of its 64-vector Krylov space.
     max_dense_qubits : int
         Size guard: ``dense`` refuses matrices with more than ``2^max_dense_qubits`` rows.
     degeneracy_tol : float
@@ -284,6 +309,11 @@ def ground_state(
         ``[H, P] = 0``), e.g. ``('X0 X1 … X(n−1)', +1)`` for the TFIM parity. The sector
         has half the dimension; ``state`` is returned in the full basis and ``gap`` is the
         gap within the sector.
+    backend : {'auto', 'lanczos', 'arpack'}
+        Krylov solver of ``method='lanczos'``: ``'auto'`` takes the built-in Lanczos when
+        one eigenpair is asked for (``gap=False``), the matrix has at most ``2^16`` rows and
+        no ``ncv`` is given, ARPACK otherwise; ``'lanczos'`` forces the built-in solver
+        (one eigenpair only), ``'arpack'`` forces ``eigsh``.
     **dmrg_options
         ``bond_dims``, ``cutoffs``, ``max_sweeps``, ``dmrg_tol`` for ``method='dmrg'``.
 
@@ -293,6 +323,11 @@ def ground_state(
     """
     if method not in _METHODS:
         raise ConfigError(f"method must be one of {_METHODS}; got {method!r}")
+    if backend not in _BACKENDS:
+        raise ConfigError(f"backend must be one of {_BACKENDS}; got {backend!r}")
+    if backend == "lanczos" and gap:
+        raise ConfigError("backend='lanczos' computes one eigenpair; pass gap=False or "
+                          "backend='arpack' for the gap")
     max_dense_qubits = _check_limit(max_dense_qubits, "max_dense_qubits")
     if not (isinstance(tol, numbers.Real) and tol >= 0):
         raise ConfigError(f"tol must be a non-negative number; got {tol!r}")
@@ -315,19 +350,37 @@ def ground_state(
         iso = _sector_isometry(sector, M)
         M = (iso.conj().T @ M @ iso).tocsr()
         if v0 is not None:
-            v0 = iso.conj().T @ _start_vector(v0, M_full)
+            v0 = iso.conj().T @ _start_vector(v0, M_full.shape[0], M_full.dtype)
     if method == "auto":
         method = "dense" if _n_qubits(M_full) <= _AUTO_DENSE_QUBITS else "lanczos"
     k = 2 if gap else 1
     converged = True
     info: dict = {}
+    residual = None
     if method == "dense" or M.shape[0] <= k + 1:
         _dense_guard(M, max_dense_qubits)
         A = M.toarray() if sp.issparse(M) else np.asarray(M)
         w, V = sla.eigh(A, subset_by_index=[0, min(k, A.shape[0]) - 1], driver="evr")
         method = "dense"
+    elif _use_builtin_lanczos(backend, k, M, ncv):
+        result = lanczos_ground_state(
+            M, _start_vector(v0, M.shape[0], M.dtype), tol=tol,
+            max_restarts=50 if maxiter is None else int(maxiter),
+        )
+        converged = result.converged
+        if not converged:
+            warnings.warn(
+                f"Lanczos did not converge (residual {result.residual:.3g} after "
+                f"{result.n_restarts} restarts, tol={tol}); raise maxiter or loosen tol",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        w, V = np.array([result.energy]), result.state[:, None]
+        info = {"n_matvec": result.n_matvec, "backend": "lanczos"}
+        if iso is None:  # already measured by the solver
+            residual = result.residual
     else:
-        start = _start_vector(v0, M)
+        start = _start_vector(v0, M.shape[0], M.dtype)
         try:
             w, V = spla.eigsh(M, k=k, which="SA", v0=start, tol=tol, maxiter=maxiter, ncv=ncv)
         except spla.ArpackNoConvergence as err:
@@ -345,7 +398,8 @@ def ground_state(
         w, V = w[order], V[:, order]
     psi = V[:, 0] if iso is None else iso @ V[:, 0]
     psi = psi / np.linalg.norm(psi)
-    residual = float(np.linalg.norm(M_full @ psi - w[0] * psi))
+    if residual is None:
+        residual = float(np.linalg.norm(M_full @ psi - w[0] * psi))
     gap_value = _check_gap(np.asarray(w), degeneracy_tol, warn_degenerate) if gap else None
     return GroundState(
         energy=float(w[0]), state=psi, gap=gap_value, converged=converged, method=method,
