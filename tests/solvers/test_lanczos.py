@@ -90,6 +90,17 @@ def test_same_answer_as_arpack_through_ground_state():
     assert "backend" not in ground_state(H, method="lanczos", gap=False, ncv=8).info
 
 
+def test_mixed_dtypes_and_index_widths_take_the_general_mat_vec():
+    A = random_hermitian(120, seed=4, complex_=False)
+    w = np.linalg.eigvalsh(A.toarray())[0]
+    v0 = np.exp(0.4j) * np.ones(120)  # complex start on a real matrix: complex arithmetic
+    res = lanczos_ground_state(A, v0)
+    assert res.state.dtype == np.complex128 and abs(res.energy - w) < 1e-10
+    wide = A.copy()
+    wide.indices, wide.indptr = wide.indices.astype(np.int64), wide.indptr.astype(np.int32)
+    assert abs(lanczos_ground_state(wide).energy - w) < 1e-10
+
+
 def test_agrees_with_arpack_on_a_linear_operator():
     A = random_hermitian(200, seed=3)
     op = spla.aslinearoperator(A)

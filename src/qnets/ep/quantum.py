@@ -351,10 +351,13 @@ class QuantumEP(_EquilibriumEstimator):
                     free_a.append(self._measure(r, s.train_ops, self._exact_trainables(s, r)))
                 info["free_trainables"] = np.concatenate(free_a)
             nudged = {}
+            first_nudged = [None] * len(self.systems)
             for sign in signs:
                 parts = []
-                for s, xc, r, e in zip(self.systems, xs, free, eps_parts):
-                    res = self._nudged(s, xc, theta, r, sign * self.beta * e, target)
+                for c, (s, xc, r, e) in enumerate(zip(self.systems, xs, free, eps_parts)):
+                    start = self._second_nudge_start(r, first_nudged[c])
+                    res = self._nudged(s, xc, theta, start, sign * self.beta * e, target)
+                    first_nudged[c] = res
                     parts.append(self._measure(res, s.train_ops, self._exact_trainables(s, res)))
                     n_eq += 1
                 nudged[sign] = parts
@@ -369,6 +372,18 @@ class QuantumEP(_EquilibriumEstimator):
         grad += self._penalty_and_explicit(theta, outputs, target)
         info["n_equilibria"] = n_eq
         return grad, info
+
+    def _second_nudge_start(self, free_result, first_nudged):
+        """Warm start of a nudged solve: the free state, or, for the second phase of a
+        symmetric pair, ``2ψ(0) − ψ(β)`` (phase-aligned), which differs from ``ψ(−β)`` by
+        ``O(β²)`` instead of ``O(β)``."""
+        if first_nudged is None or self.method == "dmrg" or self.temperature is not None:
+            return free_result
+        psi0, psi1 = free_result.state, first_nudged.state
+        overlap = np.vdot(psi0, psi1)
+        if abs(overlap) < 0.5:  # far from linear response: the free state is the safer start
+            return free_result
+        return 2.0 * psi0 - psi1 * (np.conj(overlap) / abs(overlap))
 
     def _nudged(self, s, xc, theta, free_result, nudge, target):
         if self.observable_loss:
