@@ -2,7 +2,12 @@
 # Paper-size FNN trainings side by side on one CUDA GPU (issues 2 and 3).
 #
 #   bash benchmarks/gpu_paper_runs.sh start    # smoke test, Chern data, then the four runs (detached)
+#   bash benchmarks/gpu_paper_runs.sh resume   # smoke test, Chern data, then the runs still open
 #   bash benchmarks/gpu_paper_runs.sh wait S   # watch them for S seconds, then pack the run folders
+#
+# `resume` continues the runs left unfinished on the CPU (list `open_runs`): carry their
+# folders (device `carry`: .devdata, runs/local-nnn-e121-s1, runs/gpu-chern-cond-e121; a CPU
+# folder is copied to runs/gpu-<name> first) and they go on from their last checkpoint.
 #
 # The runs are the CLI's own (`python -m qnets.cli run ... --set device=cuda`), each in runs/gpu-*,
 # checkpointed every epoch: a machine lost in between resumes with `start` on the unpacked
@@ -19,6 +24,12 @@ runs=(
   "gpu-fc-ham-e121|fnn-mnist --config fc-hamiltonian"
   "gpu-local-nnn-e121|fnn-mnist --config local-nnn"
   "gpu-chern-ldos-e80|fnn-chern-ldos --set epochs=80"
+  "gpu-chern-cond-e121|fnn-chern-conductance"
+)
+
+# still open after session 9: FOLDER|experiment and options (as first started on the CPU)
+open_runs=(
+  "local-nnn-e121-s1|fnn-mnist --config local-nnn --set seed=1"
   "gpu-chern-cond-e121|fnn-chern-conductance"
 )
 
@@ -46,20 +57,37 @@ launch() {  # launch ENTRY [EXTRA --set ...]: one run of $runs, detached, resuma
     --out "runs/$name" --resume --no-progress > "runs/$name.log" 2>&1 < /dev/null &
 }
 
-case "${1:-}" in
-start)
+smoke() {  # the GPU, torch, and the CI-sized MNIST net for one epoch on it
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
-  # smoke test: the CI-sized MNIST net, one epoch on the GPU
   python3 -m qnets.cli run fnn-mnist --config ci-small --set epochs=1 --set device=cuda \
-    --out runs/gpu-smoke --no-progress 2>&1 | tail -3 || exit 1
-  for entry in "${runs[@]:0:2}"; do launch "$entry"; done
-  # the Chern data once (the two Chern runs share it), then the two Chern runs
+    --out runs/gpu-smoke --no-progress 2>&1 | tail -3
+}
+
+chern_data() {  # the paper-size Chern data once (the Chern runs share its cache)
   python3 -c "
 from qnets.experiments.fnn_chern import FnnChernConfig, chern_data
 import time; t = time.time(); c = FnnChernConfig(workers=12)
 chern_data(c, 'train'); chern_data(c, 'test'); print(f'Chern data: {time.time() - t:.0f} s')"
+}
+
+case "${1:-}" in
+start)
+  smoke || exit 1
+  for entry in "${runs[@]:0:2}"; do launch "$entry"; done
+  chern_data
   for entry in "${runs[@]:2:2}"; do launch "$entry" --set workers=4; done
+  sleep 20; progress
+  ;;
+resume)
+  smoke || exit 1
+  for entry in "${open_runs[@]}"; do
+    name=${entry%%|*}
+    case "$name" in gpu-*) ;; *) [ -d "runs/gpu-$name" ] || cp -r "runs/$name" "runs/gpu-$name"
+                               entry="gpu-$entry" ;; esac
+    [ -f "runs/${entry%%|*}/checkpoint.pt" ] || { echo "runs/${entry%%|*}: no checkpoint (carry it)"; exit 1; }
+    case "$entry" in *chern*) chern_data; launch "$entry" --set workers=4 ;; *) launch "$entry" ;; esac
+  done
   sleep 20; progress
   ;;
 wait)
@@ -74,6 +102,6 @@ wait)
   ls -la "$OUT"
   ;;
 *)
-  echo "usage: $0 start | wait SECONDS" >&2; exit 2
+  echo "usage: $0 start | resume | wait SECONDS" >&2; exit 2
   ;;
 esac
