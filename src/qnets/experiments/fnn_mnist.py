@@ -3,8 +3,8 @@
 Defaults reproduce the paper's fully connected 784-100-64-10 network with Hamiltonian
 input (z = 0.005i, Adam 5e-3 with LARC and a cosine schedule, weight decay 1e-3, init
 bound 0.1, batch 256, gradient clipping 10). Packaged configs (``qnets run fnn-mnist
---config NAME``): ``fc-hamiltonian``, ``fc-ldos``, ``local-nnn``, ``tree``, ``tree-nnn``,
-``ci-small``.
+--config NAME``): ``fc-hamiltonian``, ``fc-ldos``, ``local-nnn``, ``local-nnn-ldos``, ``tree``,
+``tree-nnn``, ``ci-small``.
 """
 
 from __future__ import annotations
