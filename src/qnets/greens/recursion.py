@@ -33,9 +33,12 @@ from typing import NamedTuple
 import torch
 
 from qnets.errors import NumericalError, PrecisionWarning, ShapeError
-from qnets.greens import _first_layer, _linalg
+from qnets.greens import _block_cyclic, _first_layer, _linalg
 
 __all__ = ["LayeredGreens", "layered_greens"]
+
+# Solve block-cyclic tridiagonal first hidden layers block by block (tests switch it off).
+_USE_BLOCK_CYCLIC = True
 
 
 class LayeredGreens(NamedTuple):
@@ -165,6 +168,31 @@ def _solve_layer_block(
     return _LayerSolve(*narrow, result.lu)
 
 
+def _structured_first_block(block, h, pairs, rhs, adjoint: bool) -> _LayerSolve | None:
+    """``A⁻¹ T_1`` and ``A⁻ᴴ T_1`` of a first hidden layer whose block is block-cyclic
+    tridiagonal (a 2-D grid layer fed by local patches, :mod:`._block_cyclic`); None when
+    it is not (or the structured solve is not finite: the dense route then decides)."""
+    if not _USE_BLOCK_CYCLIC:
+        return None
+    n = block.shape[-1]
+    mask = h != 0
+    mask[pairs[1], pairs[2]] = True
+    mask.fill_diagonal_(True)
+    b = _block_cyclic.block_size(mask)
+    if b is None:
+        return None
+    try:
+        factors = _block_cyclic.factor(block, b)
+        right = _block_cyclic.solve(factors, rhs)
+        left = _block_cyclic.solve(factors, rhs, adjoint=True) if adjoint else None
+    except RuntimeError:  # a singular pivot block
+        return None
+    if not all(_all_finite(t) for t in (right, left) if t is not None):
+        return None
+    assert right.shape == (block.shape[0], n, rhs.shape[1])
+    return _LayerSolve(right, left, None, None)
+
+
 def _lu_row_solve_adjoint(lu: tuple[torch.Tensor, torch.Tensor], rows: torch.Tensor) -> torch.Tensor:
     """``rows A⁻ᴴ`` (i.e. ``rows g†``) from the kept factorisation of ``A``."""
     factors, pivots = lu
@@ -215,12 +243,19 @@ class _LayeredGreensFunction(torch.autograd.Function):
             else:
                 first_right.append(g0 @ T)
                 sigma = _adjoint_left(T, first_right[0])
-            block = z * eye - h - sigma
+            # (z − h) first when it is one matrix for the whole batch: one pass over the
+            # (B, n, n) self-energies instead of three
+            block = (z * eye[0] - h) - sigma if z.dim() == 0 else z * eye - h - sigma
             row_rhs = sources[-1] @ T if has_source else None
             if layer < n_layers - 1:
-                solved = _solve_layer_block(
-                    block, layer, hoppings[layer + 1], adjoint=want_adjoint, row_rhs=row_rhs, keep_lu=keep_lu
-                )
+                solved = None
+                if layer == 0 and strategy == "sparse" and not has_source:
+                    solved = _structured_first_block(block, h, pairs, hoppings[1], want_adjoint)
+                if solved is None:
+                    solved = _solve_layer_block(
+                        block, layer, hoppings[layer + 1], adjoint=want_adjoint, row_rhs=row_rhs,
+                        keep_lu=keep_lu,
+                    )
                 greens.append(solved.right)
                 adjoints.append(solved.adjoint)
                 if keep_lu:
