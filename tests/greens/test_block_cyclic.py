@@ -30,20 +30,26 @@ def test_solves_match_dense_solves(gen):
         assert (got - want).abs().max() <= 1e-10 * want.abs().max()
 
 
+def _torus(side):
+    """Row and column distances (mod side) between the sites of a side × side torus, and
+    its NN + NNN pattern (a 9-point stencil)."""
+    r, c = torch.arange(side * side) // side, torch.arange(side * side) % side
+    dr, dc = (r[:, None] - r[None, :]) % side, (c[:, None] - c[None, :]) % side
+
+    def near(d):
+        return (d <= 1) | (d == side - 1)
+
+    return dr, dc, near(dr) & near(dc)
+
+
 def test_block_size_detection():
-    n, side = 64, 8
-    r, c = torch.arange(n) // side, torch.arange(n) % side
-    dr = (r[:, None] - r[None, :]) % side
-    dc = (c[:, None] - c[None, :]) % side
-    near = lambda d: (d <= 1) | (d == side - 1)
-    nnn_periodic = near(dr) & near(dc)  # 2-D NN + NNN on a torus: a 9-point stencil
-    assert _block_cyclic.block_size(nnn_periodic) == side
+    dr, dc, nnn_periodic = _torus(8)
+    assert _block_cyclic.block_size(nnn_periodic) == 8
     wider = nnn_periodic | ((dr == 2) & (dc == 0))  # couples grid rows two apart
     assert _block_cyclic.block_size(wider) is None
-    assert _block_cyclic.block_size(torch.ones(n, n, dtype=torch.bool)) is None
-    # a 4 × 4 grid has too few rows for the block loop to pay off: the dense LU takes it
-    small = torch.arange(16) // 4
-    assert _block_cyclic.block_size(near((small[:, None] - small[None, :]) % 4)) is None
+    assert _block_cyclic.block_size(torch.ones(64, 64, dtype=torch.bool)) is None
+    # a 4 × 4 torus has too few rows for the block loop to pay off: the dense LU takes it
+    assert _block_cyclic.block_size(_torus(4)[2]) is None
 
 
 def _local_network(dtype):

@@ -84,8 +84,7 @@ def factor(A: torch.Tensor, b: int) -> BlockCyclic:
     nb = A.shape[-1] // b
     m = nb - 1
     lower, upper, pivot_inv = [], [], []
-    pivot = _block(A, b, 0, 0)
-    pivot_inv.append(torch.linalg.inv(pivot))
+    pivot_inv.append(torch.linalg.inv(_block(A, b, 0, 0)))
     for i in range(1, m):
         upper.append(_block(A, b, i - 1, i))
         k = _block(A, b, i, i - 1) @ pivot_inv[-1]

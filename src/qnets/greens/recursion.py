@@ -174,7 +174,6 @@ def _structured_first_block(block, h, pairs, rhs, adjoint: bool) -> _LayerSolve 
     it is not (or the structured solve is not finite: the dense route then decides)."""
     if not _USE_BLOCK_CYCLIC:
         return None
-    n = block.shape[-1]
     mask = h != 0
     mask[pairs[1], pairs[2]] = True
     mask.fill_diagonal_(True)
@@ -189,7 +188,6 @@ def _structured_first_block(block, h, pairs, rhs, adjoint: bool) -> _LayerSolve 
         return None
     if not all(_all_finite(t) for t in (right, left) if t is not None):
         return None
-    assert right.shape == (block.shape[0], n, rhs.shape[1])
     return _LayerSolve(right, left, None, None)
 
 

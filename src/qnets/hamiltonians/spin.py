@@ -21,7 +21,8 @@ Parameters travel by name (``params={'g_x': 0.3}``) or as arrays in the order th
 of that role were added (``x=``, ``theta=``, ``nu=``). Every term's matrix elements are
 cached on the union sparsity pattern, grouped by flip mask, so re-evaluating ``H`` at new
 parameters and reading every term's expectation value are one small GEMV per flip mask.
-The matrix is real (float64) when no term has complex matrix elements (every Pauli string with an even number of ``Y``), else complex128.
+The matrix is real (float64) when no term has complex matrix elements (every Pauli string
+with an even number of ``Y``), else complex128.
 Conventions: Pauli operators (±1), qubit 0 = most significant bit, ``|0⟩`` = ``Z = +1``.
 """
 
@@ -405,14 +406,10 @@ class _TermTable:
         ``u_j``. Returns complex128 (float64 if every product is real), shape ``(n_terms,)``.
         """
         rows = np.arange(self.data.shape[1], dtype=np.int64)
-        per_pair = None
-        for j, (lo, hi) in enumerate(self.spans):
-            part = self.data[lo:hi] @ row_values(rows ^ self.masks[j])
-            if per_pair is None:
-                per_pair = np.empty(len(self.term), dtype=np.result_type(part, np.float64))
-            elif np.iscomplexobj(part) and not np.iscomplexobj(per_pair):
-                per_pair = per_pair.astype(np.complex128)
-            per_pair[lo:hi] = part
+        per_pair = np.concatenate([  # spans are consecutive: pair order is kept
+            self.data[lo:hi] @ row_values(rows ^ mask)
+            for mask, (lo, hi) in zip(self.masks, self.spans)
+        ])
         total = np.bincount(self.term, per_pair.real, minlength=self.n_terms)
         if np.iscomplexobj(per_pair):
             total = total + 1j * np.bincount(self.term, per_pair.imag, minlength=self.n_terms)

@@ -51,13 +51,7 @@ from qnets.hamiltonians.pauli import PauliSum
 from qnets.hamiltonians.spin import SpinHamiltonian, as_pauli_sum
 from qnets.solvers.lanczos import lanczos_ground_state
 
-__all__ = [
-    "GibbsState",
-    "GroundState",
-    "gibbs_state",
-    "ground_state",
-    "hamiltonian_matrix",
-]
+__all__ = ["GibbsState", "GroundState", "gibbs_state", "ground_state", "hamiltonian_matrix"]
 
 _METHODS = ("auto", "dense", "lanczos", "dmrg")
 _AUTO_DENSE_QUBITS = 8
@@ -296,7 +290,8 @@ def ground_state(
     gap : bool
         Compute ``E1 − E0`` (two eigenpairs; Lanczos costs more). DMRG never computes it.
     tol : float
-        Lanczos relative tolerance on the Ritz values (``eigsh(tol=…)``).
+        Relative tolerance of the Krylov solvers: on the Ritz values for ARPACK
+        (``eigsh(tol=…)``), on the residual for the built-in Lanczos.
     maxiter, ncv : int, optional
         Passed to ``eigsh`` (``ncv`` selects ARPACK); for the built-in Lanczos ``maxiter``
         is the number of restarts of its 64-vector Krylov space.

@@ -62,6 +62,7 @@ def _load_csr_matvec():
 
 _CSR_MATVEC = _load_csr_matvec()
 
+
 @dataclass(frozen=True)
 class LanczosResult:
     """Lowest eigenpair from :func:`lanczos_ground_state`.
