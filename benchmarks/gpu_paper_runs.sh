@@ -5,9 +5,9 @@
 #   bash benchmarks/gpu_paper_runs.sh resume   # smoke test, Chern data, then the runs still open
 #   bash benchmarks/gpu_paper_runs.sh wait S   # watch them for S seconds, then pack the run folders
 #
-# `resume` continues the runs left unfinished on the CPU (list `open_runs`): carry their
-# folders (device `carry`: .devdata, runs/local-nnn-e121-s1, runs/gpu-chern-cond-e121; a CPU
-# folder is copied to runs/gpu-<name> first) and they go on from their last checkpoint.
+# `resume` runs the list `open_runs`: a run whose folder was carried (device `carry`, e.g.
+# runs/gpu-chern-cond-e121; a CPU folder is copied to runs/gpu-<name> first) goes on from its
+# last checkpoint, a run with no folder starts from epoch 1. Always carry .devdata (MNIST).
 #
 # The runs are the CLI's own (`python -m qnets.cli run ... --set device=cuda`), each in runs/gpu-*,
 # checkpointed every epoch: a machine lost in between resumes with `start` on the unpacked
@@ -27,10 +27,12 @@ runs=(
   "gpu-chern-cond-e121|fnn-chern-conductance"
 )
 
-# still open after session 9: FOLDER|experiment and options (as first started on the CPU)
+# still open after session 10: FOLDER|experiment and options. The conductance net's 121 epochs
+# (issue 3, >= 99.5 %) need a GPU: 5.4-8 s per epoch there, about 300 s on one CPU thread. Two
+# seeds share the GPU; each one's result is reported, not only the better one.
 open_runs=(
-  "local-nnn-e121-s1|fnn-mnist --config local-nnn --set seed=1"
   "gpu-chern-cond-e121|fnn-chern-conductance"
+  "gpu-chern-cond-e121-s1|fnn-chern-conductance --set seed=1"
 )
 
 progress() {  # every runs/gpu-* folder, the four above and any started by hand
@@ -85,8 +87,10 @@ resume)
     name=${entry%%|*}
     case "$name" in gpu-*) ;; *) [ -d "runs/gpu-$name" ] || cp -r "runs/$name" "runs/gpu-$name"
                                entry="gpu-$entry" ;; esac
-    [ -f "runs/${entry%%|*}/checkpoint.pt" ] || { echo "runs/${entry%%|*}: no checkpoint (carry it)"; exit 1; }
-    case "$entry" in *chern*) chern_data; launch "$entry" --set workers=4 ;; *) launch "$entry" ;; esac
+    [ -f "runs/${entry%%|*}/checkpoint.pt" ] || echo "runs/${entry%%|*}: no checkpoint, starting at epoch 1"
+    case "$entry" in *chern*) [ -n "${have_chern:-}" ] || { chern_data; have_chern=1; }
+                              launch "$entry" --set workers=4 ;;
+                     *) launch "$entry" ;; esac
   done
   sleep 20; progress
   ;;
