@@ -3,6 +3,7 @@
 #
 #   bash benchmarks/gpu_paper_runs.sh start    # smoke test, Chern data, then the four runs (detached)
 #   bash benchmarks/gpu_paper_runs.sh resume   # smoke test, Chern data, then the runs still open
+#   bash benchmarks/gpu_paper_runs.sh fk       # the paper-size Falicov-Kimball runs (in-situ DMFT)
 #   bash benchmarks/gpu_paper_runs.sh wait S   # watch them for S seconds, then pack the run folders
 #
 # `resume` runs the list `open_runs`: a run whose folder was carried (device `carry`, e.g.
@@ -33,6 +34,14 @@ runs=(
 open_runs=(
   "gpu-chern-cond-e121|fnn-chern-conductance"
   "gpu-chern-cond-e121-s1|fnn-chern-conductance --set seed=1"
+)
+
+# the paper-size Falicov-Kimball runs (issue 3): 12x12, 40 Matsubara frequencies, 10,000 / 1,000
+# samples, DMFT re-solved with the network attached in every step. Never run yet: about 11 h of
+# DMFT data alone on one CPU core; here the data's DMFT runs on the GPU in chunks of 100.
+fk_runs=(
+  "gpu-fk-metal|fnn-fk-metal --set chunk=100"
+  "gpu-fk-stripe|fnn-fk-stripe --set chunk=100"
 )
 
 progress() {  # every runs/gpu-* folder, the four above and any started by hand
@@ -94,6 +103,10 @@ resume)
   done
   sleep 20; progress
   ;;
+fk)
+  for entry in "${fk_runs[@]}"; do launch "$entry"; done
+  sleep 20; progress
+  ;;
 wait)
   end=$(( $(date +%s) + ${2:-300} ))
   while [ "$(date +%s)" -lt "$end" ]; do
@@ -106,6 +119,6 @@ wait)
   ls -la "$OUT"
   ;;
 *)
-  echo "usage: $0 start | resume | wait SECONDS" >&2; exit 2
+  echo "usage: $0 start | resume | fk | wait SECONDS" >&2; exit 2
   ;;
 esac

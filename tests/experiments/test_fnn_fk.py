@@ -55,6 +55,9 @@ def test_stripe_data_ranges_and_independence_of_workers(tmp_path):
     again = fk_dataset("stripe", 12, temperature=0.1, workers=2, chunk=5, cache_dir=tmp_path, **_SMALL)
     np.testing.assert_array_equal(again.sigma, parallel.sigma)
     assert cached.is_file()
+    # an explicit device solves each chunk in this process; same samples, same cache entry
+    on_device = fk_dataset("stripe", 12, temperature=0.1, chunk=12, device="cpu", **_SMALL)
+    np.testing.assert_allclose(on_device.sigma, data.sigma, atol=1e-10)
 
 
 def test_matsubara_readout_matches_the_dense_inverse_of_system_plus_network():
@@ -72,6 +75,27 @@ def test_matsubara_readout_matches_the_dense_inverse_of_system_plus_network():
         g = np.linalg.inv(1j * omega * np.eye(len(full)) - full)
         expected += (-2 / math.pi) * (-1) ** n * np.diag(g).imag[-2:]
     np.testing.assert_allclose(logits, expected, rtol=1e-10)
+
+
+def test_in_situ_dmft_solves_a_batch_over_the_memory_guard_in_pieces(monkeypatch):
+    from qnets.solvers import dmft
+
+    data = fk_dataset("metal", 5, **_SMALL)
+    x = pack_features(data)
+
+    def logits():
+        net = FKNetwork(4, 6, hidden=[3], init_bound=2.0, seed=0, in_situ=True, dmft_tol=1e-8, dmft_max_iter=500)
+        return net(x), net
+
+    whole, _ = logits()
+    # room for two samples per solve: the batch of 5 goes in pieces of 2, 2, 1
+    monkeypatch.setattr(dmft, "_MAX_BYTES", 2 * 3 * 16 * 16 * 16 * 3)
+    with pytest.raises(dmft.SizeLimitError):
+        dmft.solve_dmft(np.stack([falicov_kimball(4, U=1.0).h0] * 3), 1.0, 0.1, n_matsubara=6,
+                        embedding=np.zeros((3, 3, 16, 16)))
+    pieces, net = logits()
+    assert len(net._warm) == 5 and net.unconverged == 0
+    torch.testing.assert_close(pieces, whole, rtol=1e-9, atol=1e-12)
 
 
 def test_in_situ_dmft_uses_the_network_embedding_and_warm_starts():
@@ -110,6 +134,8 @@ def test_crossing_point():
         ({"n_matsubara": 3}, "n_matsubara"),
         ({"sweep_range": [1.0, 0.5]}, "sweep_range"),
         ({"workers": 0}, "workers"),
+        ({"chunk": 0}, "chunk: expected a positive integer"),
+        ({"device": "gpu0"}, "device: expected a torch device name"),
     ],
 )
 def test_bad_config_is_named(kwargs, match):

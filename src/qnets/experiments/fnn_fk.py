@@ -141,26 +141,28 @@ def _draw(task: str, index: int, rng: np.random.Generator, L: int, temperature: 
 
 def _solve_chunk(args):
     """DMFT for one chunk of samples: ``(params, sigma, n_f, residual, converged)``."""
-    L, params, n_matsubara, seeds, options = args
+    L, params, n_matsubara, seeds, options, device = args
     from qnets.hamiltonians import falicov_kimball
     from qnets.solvers import solve_dmft
 
     h0 = np.stack([falicov_kimball(L, U=U, t_prime=tp, mu=mu).h0 for U, _, tp, mu in params])
     result = solve_dmft(
         h0, params[:, 0], params[:, 1], n_matsubara=n_matsubara, seed=list(seeds),
-        on_failure="ignore", **options,
+        on_failure="ignore", device=device, **options,
     )
     return result.sigma, result.n_f, result.residual, result.converged
 
 
-def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk):
+def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk, device=None):
     chunks = [
-        (L, params[i : i + chunk], n_matsubara, seeds[i : i + chunk], dict(options))
+        (L, params[i : i + chunk], n_matsubara, seeds[i : i + chunk], dict(options), device)
         for i in range(0, len(params), chunk)
     ]
     from qnets.parallel import map_grid
 
-    backend = "serial" if workers == 1 or len(chunks) == 1 else "process"
+    # an accelerator solves each chunk as one batch in this process (no forked workers)
+    on_cpu = device is None or torch.device(device).type == "cpu"
+    backend = "serial" if workers == 1 or len(chunks) == 1 or not on_cpu else "process"
     parts = map_grid(_solve_chunk, chunks, backend=backend, workers=workers, retries=0, progress=False)
     return [np.concatenate([p[k] for p in parts]) for k in range(4)]
 
@@ -186,7 +188,7 @@ def _dmft_options(mixing, tol, max_iter):
     return {"mixing": float(mixing), "tol": float(tol), "max_iter": int(max_iter)}
 
 
-def _check_common(L, n_matsubara, workers):
+def _check_common(L, n_matsubara, workers, chunk=1):
     from qnets.solvers import matsubara_frequencies
 
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2 or L % 2:
@@ -194,14 +196,17 @@ def _check_common(L, n_matsubara, workers):
     matsubara_frequencies(1.0, n_matsubara)  # validates n_matsubara
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ConfigError(f"workers: expected a positive integer, got {workers!r}")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ConfigError(f"chunk: expected a positive integer, got {chunk!r}")
 
 
 def _generate(prefix, task, n, seed, rows, key_extra, *, L=12, n_matsubara=40, temperature=0.005,
-              workers=1, chunk=32, cache_dir=None, dmft_mixing=0.5, dmft_tol=1e-6, dmft_max_iter=200):
+              workers=1, chunk=32, cache_dir=None, dmft_mixing=0.5, dmft_tol=1e-6, dmft_max_iter=200,
+              device=None):
     """Draw ``rows(seeds, L, T) -> (params, labels)``, solve DMFT per sample, cache."""
     if task not in TASKS:
         raise ConfigError(f"task: expected one of {TASKS}, got {task!r}")
-    _check_common(L, n_matsubara, workers)
+    _check_common(L, n_matsubara, workers, chunk)
     if not (isinstance(temperature, (int, float)) and temperature > 0):
         raise ConfigError(f"temperature: expected T > 0, got {temperature!r}")
     options = _dmft_options(dmft_mixing, dmft_tol, dmft_max_iter)
@@ -211,7 +216,7 @@ def _generate(prefix, task, n, seed, rows, key_extra, *, L=12, n_matsubara=40, t
     def build():
         param_seeds, dmft_seeds = zip(*(s.spawn(2) for s in np.random.SeedSequence(seed).spawn(n)))
         params, labels = rows(param_seeds, L, float(temperature))
-        solved = _solve_all(L, params, n_matsubara, list(dmft_seeds), options, workers, chunk)
+        solved = _solve_all(L, params, n_matsubara, list(dmft_seeds), options, workers, chunk, device)
         return FKDataset(params, labels, *solved)
 
     return _cached(prefix, key, cache_dir, build)
@@ -231,6 +236,7 @@ def fk_dataset(
     dmft_mixing: float = 0.5,
     dmft_tol: float = 1e-6,
     dmft_max_iter: int = 200,
+    device: str | torch.device | None = None,
 ) -> FKDataset:
     """Generate (or load from ``cache_dir``) a Falicov–Kimball phase data set.
 
@@ -259,6 +265,10 @@ def fk_dataset(
         Folder for ``fk-<task>-<hash>.npz``, reused when present.
     dmft_mixing, dmft_tol, dmft_max_iter
         :func:`qnets.solvers.solve_dmft` settings.
+    device : str or torch.device, optional
+        Where the DMFT runs (default CPU). On an accelerator every chunk is one batch solved
+        in this process (``workers`` is then ignored; raise ``chunk`` instead). The device
+        is not part of the cache key.
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError(f"n_samples: expected a positive integer, got {n_samples!r}")
@@ -270,7 +280,8 @@ def fk_dataset(
 
     return _generate(f"fk-{task}", task, int(n_samples), seed, rows, {}, L=L, n_matsubara=n_matsubara,
                      temperature=temperature, workers=workers, chunk=chunk, cache_dir=cache_dir,
-                     dmft_mixing=dmft_mixing, dmft_tol=dmft_tol, dmft_max_iter=dmft_max_iter)
+                     dmft_mixing=dmft_mixing, dmft_tol=dmft_tol, dmft_max_iter=dmft_max_iter,
+                     device=device)
 
 
 def fk_sweep(task: str, axis, *, seed: int = 0, **settings) -> FKDataset:
@@ -279,7 +290,7 @@ def fk_sweep(task: str, axis, *, seed: int = 0, **settings) -> FKDataset:
     ``stripe``: ``U = 1``, ``T = temperature``, ``μ = μ_½(t')``; ``metal``: ``T =
     temperature`` (0.11 in the paper), ``μ = U/2``. Labels are −1 (none). ``settings``:
     the keyword arguments of :func:`fk_dataset` (``L``, ``n_matsubara``, ``temperature``,
-    ``workers``, ``chunk``, ``cache_dir``, ``dmft_*``).
+    ``workers``, ``chunk``, ``cache_dir``, ``dmft_*``, ``device``).
     """
     from qnets.hamiltonians import half_filling_mu
 
@@ -308,6 +319,14 @@ def pack_features(dataset: FKDataset, *, index_offset: int = 0) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- model
+
+
+def _in_situ_chunk(m: int, n: int) -> int:
+    """Samples per in-situ :func:`~qnets.solvers.solve_dmft` call: the most whose
+    ``(M, N, N)`` complex128 lattice, inverse and embedding fit the solver's memory guard."""
+    from qnets.solvers import dmft
+
+    return max(1, dmft._MAX_BYTES // (m * n * n * 16 * 3))
 
 
 class FKNetwork(nn.Module):
@@ -394,13 +413,19 @@ class FKNetwork(nn.Module):
         start = torch.stack([
             self._warm.get(int(i), s) for i, s in zip(index.tolist(), sigma)
         ])
-        result = solve_dmft(
-            h0.detach(), U.detach(), T.detach(), n_matsubara=2 * self.m, sigma0=start,
-            embedding=self.embedding(omega), on_failure="ignore", device=h0.device,
-            **self.dmft_options,
-        )
-        self.unconverged += int((~result.converged).sum())
-        new = torch.from_numpy(result.sigma).to(sigma.device)
+        embedding = self.embedding(omega)
+        parts = []
+        # solve_dmft refuses batches whose dense (M, N, N) matrices exceed its memory guard
+        # (a paper-size batch of 128 on 12×12 with 20 frequencies does): solve in pieces
+        for piece in torch.split(torch.arange(len(index), device=h0.device), _in_situ_chunk(self.m, self.n_sites)):
+            result = solve_dmft(
+                h0[piece].detach(), U[piece].detach(), T[piece].detach(), n_matsubara=2 * self.m,
+                sigma0=start[piece], embedding=embedding[piece], on_failure="ignore", device=h0.device,
+                **self.dmft_options,
+            )
+            self.unconverged += int((~result.converged).sum())
+            parts.append(torch.from_numpy(result.sigma))
+        new = torch.cat(parts).to(sigma.device)
         for i, s in zip(index.tolist(), new):
             self._warm[int(i)] = s
         return new
@@ -448,8 +473,9 @@ class FnnFkStripeConfig:
     """``fnn-fk-stripe``: checkerboard vs stripe order (defaults: the paper's run, spec §4.3(b)).
 
     Data: ``L``, ``n_matsubara``, ``temperature``, ``n_train`` / ``n_test``, ``workers``
-    (processes for the DMFT data), ``cache_dir`` (default ``<run dir>/data``), DMFT
-    ``dmft_*``. Network: ``hidden``, ``init_bound``, ``in_situ``. Training: Adam ``lr``,
+    (processes for the DMFT data), ``chunk`` (samples per batched DMFT solve), ``cache_dir``
+    (default ``<run dir>/data``), DMFT ``dmft_*``. ``device``: where the data's DMFT, the
+    in-situ DMFT and the network run (``"cpu"``, ``"cuda"``, …). Network: ``hidden``, ``init_bound``, ``in_situ``. Training: Adam ``lr``,
     ``batch_size``, ``epochs``, ``weight_decay``, ``clip_grad_norm``, ``schedule``.
     Sweep: ``sweep_points`` values of ``t'`` in ``sweep_range``.
     """
@@ -474,14 +500,20 @@ class FnnFkStripeConfig:
     dmft_tol: float = 1e-6
     dmft_max_iter: int = 200
     workers: int = 1
+    chunk: int = 32
     cache_dir: str | None = None
     seed: int = 0
     threads: int | None = None
+    device: str = "cpu"
 
     task = "stripe"
 
     def __post_init__(self):
-        _check_common(self.L, self.n_matsubara, self.workers)
+        _check_common(self.L, self.n_matsubara, self.workers, self.chunk)
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError) as error:
+            raise ConfigError(f"device: expected a torch device name such as 'cpu' or 'cuda', got {self.device!r}") from error
         for name in ("n_train", "n_test", "sweep_points", "epochs", "batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -551,7 +583,9 @@ def run_fnn_fk(config: FnnFkStripeConfig, run_dir: Path, *, resume: bool = False
     write_yaml(run_dir / "config.yaml", config_to_dict(config))
     write_json(run_dir / "environment.json", environment_info())
     cache = config.cache_dir if config.cache_dir is not None else run_dir / "data"
+    device = torch.device(config.device)
     common = {"L": config.L, "n_matsubara": config.n_matsubara, "workers": config.workers,
+              "chunk": config.chunk, "device": device,
               "cache_dir": cache, "dmft_mixing": config.dmft_mixing, "dmft_tol": config.dmft_tol,
               "dmft_max_iter": config.dmft_max_iter, "temperature": config.temperature}
     start = time.perf_counter()
@@ -563,7 +597,7 @@ def run_fnn_fk(config: FnnFkStripeConfig, run_dir: Path, *, resume: bool = False
 
     model = FKNetwork(config.L, config.n_matsubara, hidden=config.hidden, init_bound=config.init_bound,
                       in_situ=config.in_situ, dmft_mixing=config.dmft_mixing, dmft_tol=config.dmft_tol,
-                      dmft_max_iter=config.dmft_max_iter, seed=config.seed)
+                      dmft_max_iter=config.dmft_max_iter, seed=config.seed).to(device)
     train_cfg = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                             weight_decay=config.weight_decay, clip_grad_norm=config.clip_grad_norm,
                             schedule=config.schedule, seed=config.seed, larc=False)
@@ -577,7 +611,7 @@ def run_fnn_fk(config: FnnFkStripeConfig, run_dir: Path, *, resume: bool = False
     train_seconds = time.perf_counter() - start
     with torch.no_grad():
         x_sweep = pack_features(sweep, index_offset=len(train) + len(test))
-        probability = torch.softmax(model(x_sweep), -1)[:, 1].numpy()
+        probability = torch.softmax(model(x_sweep.to(device)), -1)[:, 1].cpu().numpy()
     orders = {"checkerboard": checkerboard_order(sweep.n_f)}
     if task == "stripe":
         orders["stripe"] = stripe_order(sweep.n_f)
