@@ -93,6 +93,7 @@ def test_in_situ_dmft_solves_a_batch_over_the_memory_guard_in_pieces(monkeypatch
     with pytest.raises(dmft.SizeLimitError):
         dmft.solve_dmft(np.stack([falicov_kimball(4, U=1.0).h0] * 3), 1.0, 0.1, n_matsubara=6,
                         embedding=np.zeros((3, 3, 16, 16)))
+    assert dmft.max_batch(16, 6, embedding=True) == 2
     pieces, net = logits()
     assert len(net._warm) == 5 and net.unconverged == 0
     torch.testing.assert_close(pieces, whole, rtol=1e-9, atol=1e-12)

@@ -321,14 +321,6 @@ def pack_features(dataset: FKDataset, *, index_offset: int = 0) -> torch.Tensor:
 # --------------------------------------------------------------------------- model
 
 
-def _in_situ_chunk(m: int, n: int) -> int:
-    """Samples per in-situ :func:`~qnets.solvers.solve_dmft` call: the most whose
-    ``(M, N, N)`` complex128 lattice, inverse and embedding fit the solver's memory guard."""
-    from qnets.solvers import dmft
-
-    return max(1, dmft._MAX_BYTES // (m * n * n * 16 * 3))
-
-
 class FKNetwork(nn.Module):
     r"""A fermion network whose input layer is a DMFT-dressed Falicov–Kimball lattice.
 
@@ -408,7 +400,7 @@ class FKNetwork(nn.Module):
             return per_t[inverse]
 
     def _solve_in_situ(self, index, U, T, h0, omega, sigma):
-        from qnets.solvers import solve_dmft
+        from qnets.solvers.dmft import max_batch, solve_dmft
 
         start = torch.stack([
             self._warm.get(int(i), s) for i, s in zip(index.tolist(), sigma)
@@ -417,7 +409,9 @@ class FKNetwork(nn.Module):
         parts = []
         # solve_dmft refuses batches whose dense (M, N, N) matrices exceed its memory guard
         # (a paper-size batch of 128 on 12×12 with 20 frequencies does): solve in pieces
-        for piece in torch.split(torch.arange(len(index), device=h0.device), _in_situ_chunk(self.m, self.n_sites)):
+        pieces = torch.split(torch.arange(len(index), device=h0.device),
+                             max_batch(self.n_sites, 2 * self.m, embedding=True))
+        for piece in pieces:
             result = solve_dmft(
                 h0[piece].detach(), U[piece].detach(), T[piece].detach(), n_matsubara=2 * self.m,
                 sigma0=start[piece], embedding=embedding[piece], on_failure="ignore", device=h0.device,
@@ -475,8 +469,8 @@ class FnnFkStripeConfig:
     Data: ``L``, ``n_matsubara``, ``temperature``, ``n_train`` / ``n_test``, ``workers``
     (processes for the DMFT data), ``chunk`` (samples per batched DMFT solve), ``cache_dir``
     (default ``<run dir>/data``), DMFT ``dmft_*``. ``device``: where the data's DMFT, the
-    in-situ DMFT and the network run (``"cpu"``, ``"cuda"``, …). Network: ``hidden``, ``init_bound``, ``in_situ``. Training: Adam ``lr``,
-    ``batch_size``, ``epochs``, ``weight_decay``, ``clip_grad_norm``, ``schedule``.
+    in-situ DMFT and the network run (``"cpu"``, ``"cuda"``, …). Network: ``hidden``,
+    ``init_bound``, ``in_situ``. Training: Adam ``lr``, ``batch_size``, ``epochs``, ``weight_decay``, ``clip_grad_norm``, ``schedule``.
     Sweep: ``sweep_points`` values of ``t'`` in ``sweep_range``.
     """
 

@@ -8,6 +8,7 @@ from qnets.solvers.dmft import (
     fk_impurity,
     local_greens,
     matsubara_frequencies,
+    max_batch,
     solve_dmft,
 )
 from qnets.solvers.exact import GibbsState, GroundState, gibbs_state, ground_state
@@ -32,6 +33,7 @@ __all__ = [
     "lanczos_ground_state",
     "local_greens",
     "matsubara_frequencies",
+    "max_batch",
     "occupied_projector",
     "real_space_chern_number",
     "solve_dmft",

@@ -53,10 +53,25 @@ __all__ = [
     "fk_impurity",
     "local_greens",
     "matsubara_frequencies",
+    "max_batch",
     "solve_dmft",
 ]
 
 _MAX_BYTES = 2 * 1024**3
+
+
+def _bytes_per_sample(m: int, n: int, embedding: bool) -> int:
+    """Dense complex128 ``(M, N, N)`` matrices one sample holds: lattice and inverse, plus
+    the embedding self-energy when one is given."""
+    return m * n * n * 16 * (3 if embedding else 2)
+
+
+def max_batch(n_sites: int, n_matsubara: int, *, embedding: bool = False) -> int:
+    """The most samples one :func:`solve_dmft` call accepts for ``n_sites`` sites and
+    ``n_matsubara`` frequencies (its memory guard); at least 1. Solve larger batches in
+    pieces of this size."""
+    m = len(matsubara_frequencies(1.0, n_matsubara))
+    return max(1, _MAX_BYTES // _bytes_per_sample(m, int(n_sites), embedding))
 
 
 def _positive(name: str, value) -> float:
@@ -324,7 +339,7 @@ def _prepare(h0, U, temperature, n_f, n_matsubara, embedding, sigma0, device, ma
         raise ConfigError(f"n_f: expected a mean f filling strictly between 0 and 1, got {n_f!r}")
     m = len(matsubara_frequencies(1.0, n_matsubara))
     omega = (2 * torch.arange(m, dtype=torch.float64, device=device) + 1) * math.pi * T[:, None]
-    need = batch * m * n * n * 16 * (3 if embedding is not None else 2)
+    need = batch * _bytes_per_sample(m, n, embedding is not None)
     if need > _MAX_BYTES:
         raise SizeLimitError(
             f"solve_dmft: {batch} samples × {m} frequencies × {n}² sites need ≈ {need / 2**30:.1f} "
