@@ -99,12 +99,29 @@ def test_in_situ_dmft_solves_a_batch_over_the_memory_guard_in_pieces(monkeypatch
     torch.testing.assert_close(pieces, whole, rtol=1e-9, atol=1e-12)
 
 
-def test_in_situ_dmft_uses_the_network_embedding_and_warm_starts():
+def test_anderson_data_keep_the_fixed_points_and_only_then_change_the_cache_key(tmp_path):
+    """``dmft_anderson = 0`` is the old protocol (same cache file); with Anderson the data set
+    is cached apart and every converged sample has the same order as with linear mixing."""
+    settings = dict(L=6, n_matsubara=10, temperature=0.02, cache_dir=tmp_path, dmft_max_iter=2000)
+    linear = fk_dataset("stripe", 6, **settings)
+    assert fk_dataset("stripe", 6, dmft_anderson=0, **settings).sigma is not None
+    assert len(list(tmp_path.glob("fk-stripe-*.npz"))) == 1
+    accelerated = fk_dataset("stripe", 6, dmft_anderson=5, **settings)
+    assert len(list(tmp_path.glob("fk-stripe-*.npz"))) == 2
+    assert linear.converged.all() and accelerated.converged.all()
+    from qnets.hamiltonians import checkerboard_order, stripe_order
+
+    for order in (checkerboard_order, stripe_order):
+        np.testing.assert_allclose(order(accelerated.n_f, L=6), order(linear.n_f, L=6), atol=1e-3)
+
+
+@pytest.mark.parametrize("anderson", [0, 5])
+def test_in_situ_dmft_uses_the_network_embedding_and_warm_starts(anderson):
     data = fk_dataset("metal", 4, **_SMALL)
     x = pack_features(data)
     bare = FKNetwork(4, 6, hidden=[3], init_bound=2.0, seed=0)
     coupled = FKNetwork(4, 6, hidden=[3], init_bound=2.0, seed=0, in_situ=True, dmft_tol=1e-8,
-                        dmft_max_iter=500)
+                        dmft_max_iter=500, dmft_anderson=anderson)
     out = coupled(x)
     assert len(coupled._warm) == 4 and coupled.unconverged == 0
     sigma = torch.stack([coupled._warm[i] for i in range(4)]).numpy()
@@ -137,6 +154,7 @@ def test_crossing_point():
         ({"workers": 0}, "workers"),
         ({"chunk": 0}, "chunk: expected a positive integer"),
         ({"device": "gpu0"}, "device: expected a torch device name"),
+        ({"dmft_anderson": -2}, "dmft_anderson: expected a history depth"),
     ],
 )
 def test_bad_config_is_named(kwargs, match):

@@ -115,6 +115,56 @@ def test_batch_equals_single_solves():
     np.testing.assert_allclose(random_batch.sigma[1], second.sigma, atol=1e-12)
 
 
+def _stripe_lattices(L, cases):
+    from qnets.hamiltonians import half_filling_mu
+
+    return np.stack([
+        falicov_kimball(L, U=1.0, t_prime=tp, mu=half_filling_mu(L, t_prime=tp, U=1.0) + offset).h0
+        for tp, offset in cases
+    ])
+
+
+def test_anderson_reaches_the_linear_mixing_fixed_point_in_fewer_iterations():
+    """A unique fixed point (checkerboard, U = 2, T = 0.1, and the metal at U = 1, T = 0.2):
+    both iterations end on it; the accelerated one is a fixed point of one more step."""
+    models = [falicov_kimball(6, U=U) for U in (2.0, 1.0)]
+    h0 = np.stack([m.h0 for m in models])
+    options = dict(n_matsubara=12, tol=1e-9, max_iter=1000, seed=[3, 4])
+    linear = solve_dmft(h0, [2.0, 1.0], [0.1, 0.2], **options)
+    accelerated = solve_dmft(h0, [2.0, 1.0], [0.1, 0.2], anderson=5, **options)
+    assert linear.converged.all() and accelerated.converged.all()
+    assert (accelerated.iterations < linear.iterations).all()
+    np.testing.assert_allclose(accelerated.sigma, linear.sigma, atol=1e-7)
+    np.testing.assert_allclose(accelerated.n_f, linear.n_f, atol=1e-7)
+    new_sigma, residual = dmft_step(h0, [2.0, 1.0], [0.1, 0.2], accelerated.sigma)
+    assert (residual < 1e-9).all()
+    assert np.abs(new_sigma - accelerated.sigma).max() < 1e-7
+
+
+def test_anderson_converges_low_temperature_stripes_that_linear_mixing_does_not():
+    """Stripe side of the paper's stripe task (U = 1, T = 0.005, t' = 0.9 and 1.1): linear
+    mixing 0.5 needs > 200 iterations (the paper's limit); Anderson converges well within."""
+    h0 = _stripe_lattices(8, [(0.9, 0.0), (1.1, 0.4)])
+    linear = solve_dmft(h0, 1.0, 0.005, seed=[0, 0], on_failure="ignore")
+    accelerated = solve_dmft(h0, 1.0, 0.005, seed=[0, 0], anderson=6)
+    assert not linear.converged.any()
+    assert accelerated.converged.all() and accelerated.iterations.max() <= 100
+    _, residual = dmft_step(h0, 1.0, 0.005, accelerated.sigma)
+    assert (residual < 1e-6).all()
+
+
+def test_anderson_histories_are_per_sample():
+    """A sample's accelerated solve does not depend on the batch it is solved in (samples
+    leave the batch when they converge; histories are indexed by sample)."""
+    h0 = _stripe_lattices(6, [(0.1, 0.0), (0.9, 0.0), (1.1, 0.4)])
+    batch = solve_dmft(h0, 1.0, 0.005, seed=[0, 1, 2], anderson=4, on_failure="ignore")
+    assert len(set(batch.iterations.tolist())) > 1  # they leave the batch at different times
+    for i in range(3):
+        single = solve_dmft(h0[i], 1.0, 0.005, seed=i, anderson=4, on_failure="ignore")
+        assert single.iterations == batch.iterations[i]
+        np.testing.assert_allclose(batch.sigma[i], single.sigma, atol=1e-12)
+
+
 def test_embedding_self_energy_is_the_schur_complement_of_system_plus_network():
     net = FermionNetwork([9, 5, 3], encoder="system", dtype=torch.complex128, init_bound=1.0, seed=0)
     h_sys = falicov_kimball(4, U=0.0, t_prime=0.2).h0[:9, :9]
@@ -186,6 +236,10 @@ def test_non_positive_temperature_is_refused(T):
         ({"sigma0": np.zeros((3, 16))}, ShapeError, "sigma0"),
         ({"embedding": np.zeros((5, 16, 16))}, ShapeError, "embedding"),
         ({"max_sites": 10}, SizeLimitError, "max_sites=10"),
+        ({"anderson": -1}, ConfigError, "anderson: expected a history depth"),
+        ({"anderson": True}, ConfigError, "anderson: expected a history depth"),
+        ({"anderson": 2.5}, ConfigError, "anderson: expected a history depth"),
+        ({"anderson_start": 0.0}, ConfigError, "anderson_start"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match):
