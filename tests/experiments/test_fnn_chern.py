@@ -1,11 +1,13 @@
 """Experiments fnn-chern-ldos / fnn-chern-conductance: CI-sized runs, outputs, resume, bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
+import torch
 
-from qnets.errors import ConfigError
+from qnets.errors import ConfigError, QnetsWarning
 from qnets.experiments import resolve_config, run_experiment
 from qnets.experiments.fnn_chern import phase_crossing
 
@@ -64,8 +66,50 @@ def test_phase_crossing_interpolates_and_counts():
     [("L=6", "multiple of 4"), ("sizes=[64,8,3]", "output site"), ("sizes=[60,8,2]", "L²"),
      ("readout=landauer", "readout"), ("n_phase=1", "n_phase"), ("n_train_clean=-1", "n_train_clean"),
      ("perturbation_deltas=1", "perturbation_deltas"), ("perturbation_kappa=0", "perturbation_kappa"),
-     ("perturbation_random=0", "perturbation_random"), ("disorder_layout=random", "disorder_layout")],
+     ("perturbation_random=0", "perturbation_random"), ("disorder_layout=random", "disorder_layout"),
+     ("cache_greens=2", "cache_greens")],
 )
 def test_bad_configs_are_refused(override, match):
     with pytest.raises(ConfigError, match=match):
         resolve_config("fnn-chern-ldos", config_file="ci-small", overrides=[override])
+
+
+def test_cached_input_greens_train_like_the_uncached_model_and_a_resume_may_switch(tmp_path):
+    """``cache_greens`` stores g_0 once; the run's metrics match the uncached run's, and the
+    switch is an execution setting (a resume with it changed is accepted)."""
+    overrides = ["n_train_clean=96", "n_train_disordered=32", "n_test_clean=32", "n_test_disordered=32",
+                 "epochs=2", "n_phase=10", "batch_size=32", "perturbation_deltas=0",
+                 f"cache_dir={tmp_path / 'cache'}"]
+    plain = resolve_config("fnn-chern-conductance", config_file="ci-small", overrides=overrides)
+    cached = resolve_config("fnn-chern-conductance", config_file="ci-small", overrides=[*overrides, "cache_greens=true"])
+    reference = run_experiment("fnn-chern-conductance", plain, out=tmp_path / "plain", progress=False)
+    result = run_experiment("fnn-chern-conductance", cached, out=tmp_path / "cached", progress=False)
+    assert result["cache_greens_seconds"] > 0 and reference["cache_greens_seconds"] is None
+    lines = [
+        [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        for name in ("plain", "cached")
+    ]
+    for a, b in zip(*lines, strict=True):
+        for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+            assert b[key] == a[key], key  # bit for bit: same inverses, same memory layout
+    assert result["phase_crossing"] == reference["phase_crossing"]
+    # a run interrupted after epoch 1 without the cache resumes with it and ends the same way:
+    # with checkpoint.pt (epoch 2) gone, the resume starts from checkpoint.prev.pt (epoch 1)
+    switch = tmp_path / "switch"
+    shutil.copytree(tmp_path / "plain", switch)
+    (switch / "checkpoint.pt").unlink()
+    with pytest.warns(QnetsWarning, match="checkpoint"):
+        resumed = run_experiment("fnn-chern-conductance", cached, out=switch, resume=True, progress=False)
+    assert resumed["seconds_this_call"] > 0 and resumed["epochs"] == 2
+    last = json.loads((switch / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["test_loss"] == lines[0][-1]["test_loss"] and last["epoch_seconds"] != lines[0][-1]["epoch_seconds"]
+
+
+def test_cache_greens_is_refused_when_it_would_not_fit(monkeypatch):
+    from qnets.errors import SizeLimitError
+    from qnets.experiments import fnn_chern
+
+    monkeypatch.setattr(fnn_chern, "_available_memory", lambda: 2**30)
+    with pytest.raises(SizeLimitError, match="cache_greens: the stored g_0 of 60000 samples need 9.3 GiB"):
+        fnn_chern._check_greens_memory(60000, 144, torch.complex64)
+    fnn_chern._check_greens_memory(1000, 144, torch.complex64)  # 0.15 GiB fits

@@ -82,15 +82,15 @@ def _field_defaults(config) -> dict:
     return yaml.safe_load(yaml.safe_dump(values, sort_keys=False))
 
 
-_EXECUTION_KEYS = ("threads", "device", "workers")
+_EXECUTION_KEYS = ("threads", "device", "workers", "cache_greens")
 
 
 def check_resume(run_dir: Path, config, resume: bool) -> None:
     """Refuse ``--resume`` when ``config`` differs from the run's stored ``config.yaml``.
 
-    The execution settings ``threads``, ``device`` and ``workers`` may change between
-    sessions (they never change a result: data, sweep points and seeds are seeded per item,
-    and the tests check pooled = serial); any other difference raises a
+    The execution settings ``threads``, ``device``, ``workers`` and ``cache_greens`` may
+    change between sessions (they never change a result: data, sweep points and seeds are
+    seeded per item, and the tests check pooled = serial and cached = uncached); any other difference raises a
     :class:`~qnets.errors.ConfigError` listing the differing keys. A key missing from the
     stored file (a field added to the experiment after the run started) counts as its
     default value.
