@@ -10,11 +10,16 @@ Times ``net(x)`` + loss + backward (no optimiser):
   cross-entropy on ``tanh(relu(CC/2))``), dense intra-layer hopping, ``system`` encoder on
   random Hermitian 144 × 144 inputs (``z = 0.01i``).
 
+With ``--cached-greens`` the ``system``-encoder networks start from stored input Green's
+functions ``g_0 = (z − H)^{-1}`` (``net.forward_greens``: what the Chern experiments' option
+``cache_greens`` trains on), so the step leaves out the inversion of the inputs.
+
 All complex64. Prints one JSON line per network with the median and minimum over
 ``--repeats`` steps (after one warm-up), the loss and the sum of |gradient| (to compare two
 versions of the code numerically).
 
-Usage: ``python benchmarks/fnn_step_time.py [--networks fc local chern-ldos] [--threads 1] [--repeats 6]``
+Usage: ``python benchmarks/fnn_step_time.py [--networks fc local chern-ldos] [--threads 1] [--repeats 6]
+[--cached-greens]``
 """
 
 from __future__ import annotations
@@ -61,14 +66,20 @@ def _loss(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.cross_entropy(outputs, y)
 
 
-def step_times(name: str, batch: int, repeats: int) -> dict:
-    """Median / min seconds of a training step of network ``name``."""
+def step_times(name: str, batch: int, repeats: int, cached_greens: bool = False) -> dict:
+    """Median / min seconds of a training step of network ``name`` (from stored ``g_0`` when
+    ``cached_greens`` and the network reads a system)."""
     net = FermionNetwork(**NETWORKS[name], init_bound=0.1, seed=0)
     x, y = _batch(name, batch, torch.Generator().manual_seed(0))
+    cached = cached_greens and net.encoder == "system"
+    if cached:
+        with torch.no_grad():
+            x = net.encode(x)
+    forward = net.forward_greens if cached else net
 
     def step() -> float:
         net.zero_grad(set_to_none=True)
-        loss = _loss(net(x), y)
+        loss = _loss(forward(x), y)
         loss.backward()
         return loss.item()
 
@@ -82,6 +93,7 @@ def step_times(name: str, batch: int, repeats: int) -> dict:
     return {
         "network": name,
         "batch": batch,
+        "input": "stored g_0" if cached else "raw",
         "threads": torch.get_num_threads(),
         "median_s": times[len(times) // 2],
         "min_s": times[0],
@@ -96,10 +108,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=6)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cached-greens", action="store_true", help="system networks start from stored g_0")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for name in args.networks:
-        print(json.dumps(step_times(name, args.batch, args.repeats)))
+        print(json.dumps(step_times(name, args.batch, args.repeats, args.cached_greens)))
 
 
 if __name__ == "__main__":
