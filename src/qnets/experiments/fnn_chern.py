@@ -67,9 +67,10 @@ class FnnChernConfig:
     seeded random subset of this many of the generated training samples (the full test set
     is kept; for CPU-limited runs). ``cache_greens``: invert every sample's
     ``z − H_sys`` once and train on the stored ``g_0`` instead of inverting each minibatch
-    every epoch (an execution setting: the same numbers, ≈ 25 % faster CPU epochs at the
-    paper's size, for ``8 N L⁴`` bytes of memory in complex64: 10 GB for the 60,000
-    paper-size samples; refused when it would not fit in the available memory).
+    every epoch (an execution setting: the same numbers bit for bit on the CPU, ≈ 1.5×
+    faster CPU epochs at the paper's size, for ``8 N L⁴`` bytes of memory in complex64:
+    9.3 GiB for the 60,000 paper-size samples; refused when it would not fit in the
+    available memory).
     Designed perturbation (spec B11): ``perturbation_kappa`` (the clean topological
     sample), ``perturbation_deltas`` (strengths δ evenly in [0, 1]; 0 skips the analysis),
     ``perturbation_random`` (random disorder draws of the same strength).
