@@ -29,8 +29,9 @@ runs=(
 )
 
 # still open after session 10: FOLDER|experiment and options. The conductance net's 121 epochs
-# (issue 3, >= 99.5 %) need a GPU: 5.4-8 s per epoch there, about 300 s on one CPU thread. Two
-# seeds share the GPU; each one's result is reported, not only the better one.
+# (issue 3, >= 99.5 %): 5.4-8 s per epoch on a GPU, ~106 s on two CPU threads. Seed 0 ran on the
+# CPU over sessions 13-15 (99.30 % best, 99.24 % final; docs/results.md), so these give the GPU's
+# rounding of seed 0 and a second seed; each one's result is reported, not only the better one.
 open_runs=(
   "gpu-chern-cond-e121|fnn-chern-conductance"
   "gpu-chern-cond-e121-s1|fnn-chern-conductance --set seed=1"
