@@ -99,6 +99,44 @@ def test_in_situ_dmft_solves_a_batch_over_the_memory_guard_in_pieces(monkeypatch
     torch.testing.assert_close(pieces, whole, rtol=1e-9, atol=1e-12)
 
 
+def test_data_generation_stopped_midway_resumes_from_its_finished_chunks(tmp_path, monkeypatch):
+    """The chunks solved before a failure are kept in ``<cache>.partial/``; the next call
+    solves only the others, gives the uninterrupted data set, and then drops the folder."""
+    import functools
+
+    from qnets.errors import SweepError
+    from qnets.experiments import fnn_fk
+
+    solve = fnn_fk._solve_chunk
+    calls = []
+
+    @functools.wraps(solve)  # same name, hence the same checkpoint key as the real function
+    def failing_after_two(args):
+        if len(calls) == 2:
+            raise RuntimeError("machine stopped")
+        calls.append(len(args[1]))
+        return solve(args)
+
+    monkeypatch.setattr(fnn_fk, "_solve_chunk", failing_after_two)
+    with pytest.raises(SweepError, match="machine stopped"):
+        fk_dataset("metal", 10, chunk=3, cache_dir=tmp_path, **_SMALL)
+    assert not list(tmp_path.glob("*.npz")) and len(list(tmp_path.glob("*.partial"))) == 1
+
+    @functools.wraps(solve)
+    def counting(args):
+        calls.append(len(args[1]))
+        return solve(args)
+
+    monkeypatch.setattr(fnn_fk, "_solve_chunk", counting)
+    resumed = fk_dataset("metal", 10, chunk=3, cache_dir=tmp_path, **_SMALL)
+    assert calls == [3, 3, 3, 1]  # two chunks before the stop, the other two after it
+    assert len(list(tmp_path.glob("*.npz"))) == 1 and not list(tmp_path.glob("*.partial"))
+    monkeypatch.setattr(fnn_fk, "_solve_chunk", solve)
+    fresh = fk_dataset("metal", 10, chunk=3, **_SMALL)
+    np.testing.assert_array_equal(resumed.sigma, fresh.sigma)
+    np.testing.assert_array_equal(resumed.labels, fresh.labels)
+
+
 def test_anderson_data_keep_the_fixed_points_and_only_then_change_the_cache_key(tmp_path):
     """``dmft_anderson = 0`` is the old protocol (same cache file); with Anderson the data set
     is cached apart and every converged sample has the same order as with linear mixing."""

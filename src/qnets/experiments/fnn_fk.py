@@ -49,6 +49,7 @@ import hashlib
 import json
 import math
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -153,7 +154,11 @@ def _solve_chunk(args):
     return result.sigma, result.n_f, result.residual, result.converged
 
 
-def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk, device=None):
+def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk, device=None, *,
+               partial_dir=None, progress=False, desc="DMFT"):
+    """Solve every sample's DMFT, chunk by chunk; finished chunks are kept in ``partial_dir``
+    (a :func:`qnets.parallel.map_grid` checkpoint) so that an interrupted run solves only the
+    missing ones."""
     chunks = [
         (L, params[i : i + chunk], n_matsubara, seeds[i : i + chunk], dict(options), device)
         for i in range(0, len(params), chunk)
@@ -163,24 +168,33 @@ def _solve_all(L, params, n_matsubara, seeds, options, workers, chunk, device=No
     # an accelerator solves each chunk as one batch in this process (no forked workers)
     on_cpu = device is None or torch.device(device).type == "cpu"
     backend = "serial" if workers == 1 or len(chunks) == 1 or not on_cpu else "process"
-    parts = map_grid(_solve_chunk, chunks, backend=backend, workers=workers, retries=0, progress=False)
+    if partial_dir is not None:  # one sub-folder per chunking, which changes the sweep's points
+        partial_dir = Path(partial_dir) / f"chunk{chunk}-{torch.device(device or 'cpu').type}"
+    parts = map_grid(_solve_chunk, chunks, backend=backend, workers=workers, retries=0,
+                     checkpoint_dir=partial_dir, checkpoint_every=5.0, chunksize=1,
+                     progress=progress, desc=f"{desc}, chunks of {chunk}")
     return [np.concatenate([p[k] for p in parts]) for k in range(4)]
 
 
 def _cached(prefix: str, key: dict, cache_dir, build) -> FKDataset:
-    path = None
+    """``build(partial_dir)`` once, cached as ``<cache_dir>/<prefix>-<hash>.npz``; while it
+    runs, its finished chunks live in ``<prefix>-<hash>.partial/`` (removed once the ``.npz``
+    is written)."""
+    path = partial = None
     if cache_dir is not None:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
         path = Path(cache_dir) / f"{prefix}-{digest}.npz"
+        partial = path.with_suffix(".partial")
         if path.is_file():
             with np.load(path) as data:
                 return FKDataset(*(data[f] for f in FKDataset.__dataclass_fields__))
-    dataset = build()
+    dataset = build(partial)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
         np.savez_compressed(tmp, **asdict(dataset))
         os.replace(tmp, path)
+        shutil.rmtree(partial, ignore_errors=True)
     return dataset
 
 
@@ -209,7 +223,7 @@ def _check_common(L, n_matsubara, workers, chunk=1):
 
 def _generate(prefix, task, n, seed, rows, key_extra, *, L=12, n_matsubara=40, temperature=0.005,
               workers=1, chunk=32, cache_dir=None, dmft_mixing=0.5, dmft_tol=1e-6, dmft_max_iter=200,
-              dmft_anderson=0, device=None):
+              dmft_anderson=0, device=None, progress=False):
     """Draw ``rows(seeds, L, T) -> (params, labels)``, solve DMFT per sample, cache."""
     if task not in TASKS:
         raise ConfigError(f"task: expected one of {TASKS}, got {task!r}")
@@ -220,10 +234,11 @@ def _generate(prefix, task, n, seed, rows, key_extra, *, L=12, n_matsubara=40, t
     key = {"task": task, "n": int(n), "L": int(L), "n_matsubara": int(n_matsubara),
            "T": float(temperature), "seed": int(seed), **options, **key_extra, "version": 1}
 
-    def build():
+    def build(partial_dir):
         param_seeds, dmft_seeds = zip(*(s.spawn(2) for s in np.random.SeedSequence(seed).spawn(n)))
         params, labels = rows(param_seeds, L, float(temperature))
-        solved = _solve_all(L, params, n_matsubara, list(dmft_seeds), options, workers, chunk, device)
+        solved = _solve_all(L, params, n_matsubara, list(dmft_seeds), options, workers, chunk, device,
+                            partial_dir=partial_dir, progress=progress, desc=f"DMFT of {prefix} ({n})")
         return FKDataset(params, labels, *solved)
 
     return _cached(prefix, key, cache_dir, build)
@@ -245,6 +260,7 @@ def fk_dataset(
     dmft_max_iter: int = 200,
     dmft_anderson: int = 0,
     device: str | torch.device | None = None,
+    progress: bool = False,
 ) -> FKDataset:
     """Generate (or load from ``cache_dir``) a Falicov–Kimball phase data set.
 
@@ -270,7 +286,9 @@ def fk_dataset(
     chunk : int
         Samples solved together in one batched DMFT.
     cache_dir : path, optional
-        Folder for ``fk-<task>-<hash>.npz``, reused when present.
+        Folder for ``fk-<task>-<hash>.npz``, reused when present. While the data are
+        solved, finished chunks are kept in ``fk-<task>-<hash>.partial/``: a run stopped
+        midway solves only the missing chunks when called again.
     dmft_mixing, dmft_tol, dmft_max_iter, dmft_anderson
         :func:`qnets.solvers.solve_dmft` settings (``mixing``, ``tol``, ``max_iter``,
         ``anderson``; the paper: linear mixing 0.5, 1e-6, 200, no Anderson).
@@ -278,6 +296,8 @@ def fk_dataset(
         Where the DMFT runs (default CPU). On an accelerator every chunk is one batch solved
         in this process (``workers`` is then ignored; raise ``chunk`` instead). The device
         is not part of the cache key.
+    progress : bool
+        Show a progress bar (samples solved).
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError(f"n_samples: expected a positive integer, got {n_samples!r}")
@@ -290,7 +310,7 @@ def fk_dataset(
     return _generate(f"fk-{task}", task, int(n_samples), seed, rows, {}, L=L, n_matsubara=n_matsubara,
                      temperature=temperature, workers=workers, chunk=chunk, cache_dir=cache_dir,
                      dmft_mixing=dmft_mixing, dmft_tol=dmft_tol, dmft_max_iter=dmft_max_iter,
-                     dmft_anderson=dmft_anderson, device=device)
+                     dmft_anderson=dmft_anderson, device=device, progress=progress)
 
 
 def fk_sweep(task: str, axis, *, seed: int = 0, **settings) -> FKDataset:
@@ -299,7 +319,7 @@ def fk_sweep(task: str, axis, *, seed: int = 0, **settings) -> FKDataset:
     ``stripe``: ``U = 1``, ``T = temperature``, ``μ = μ_½(t')``; ``metal``: ``T =
     temperature`` (0.11 in the paper), ``μ = U/2``. Labels are −1 (none). ``settings``:
     the keyword arguments of :func:`fk_dataset` (``L``, ``n_matsubara``, ``temperature``,
-    ``workers``, ``chunk``, ``cache_dir``, ``dmft_*``, ``device``).
+    ``workers``, ``chunk``, ``cache_dir``, ``dmft_*``, ``device``, ``progress``).
     """
     from qnets.hamiltonians import half_filling_mu
 
@@ -595,7 +615,7 @@ def run_fnn_fk(config: FnnFkStripeConfig, run_dir: Path, *, resume: bool = False
               "chunk": config.chunk, "device": device,
               "cache_dir": cache, "dmft_mixing": config.dmft_mixing, "dmft_tol": config.dmft_tol,
               "dmft_max_iter": config.dmft_max_iter, "dmft_anderson": config.dmft_anderson,
-              "temperature": config.temperature}
+              "temperature": config.temperature, "progress": progress}
     start = time.perf_counter()
     train = fk_dataset(task, config.n_train, seed=config.seed, **common)
     test = fk_dataset(task, config.n_test, seed=config.seed + 1, **common)

@@ -322,6 +322,7 @@ def map_grid(
     timeout: float = 10.0,
     mp_context: str | None = None,
     progress: bool = True,
+    desc: str | None = None,
 ) -> list[Any]:
     """Evaluate ``fn`` at every grid point; return the results in grid order.
 
@@ -372,6 +373,8 @@ def map_grid(
         Start method of the process pool (default ``"fork"`` on POSIX, else ``"spawn"``).
     progress : bool
         Show a progress bar.
+    desc : str, optional
+        Its label (default ``"sweep (<backend>)"``).
 
     Returns
     -------
@@ -415,7 +418,7 @@ def map_grid(
     todo = [i for i in range(len(points)) if i not in done]
     if chunksize is None:
         chunksize = 1 if backend == "dask" else max(1, min(16, len(todo) // (8 * workers)))
-    state = _Progress(points, done, store, checkpoint_every, progress, f"sweep ({backend})")
+    state = _Progress(points, done, store, checkpoint_every, progress, desc or f"sweep ({backend})")
     try:
         if todo:
             runner = _RUNNERS[backend]
