@@ -297,7 +297,7 @@ def fk_dataset(
         in this process (``workers`` is then ignored; raise ``chunk`` instead). The device
         is not part of the cache key.
     progress : bool
-        Show a progress bar (samples solved).
+        Show a progress bar (chunks of ``chunk`` samples solved).
     """
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ConfigError(f"n_samples: expected a positive integer, got {n_samples!r}")
