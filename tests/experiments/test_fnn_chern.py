@@ -113,3 +113,20 @@ def test_cache_greens_is_refused_when_it_would_not_fit(monkeypatch):
     with pytest.raises(SizeLimitError, match="cache_greens: the stored g_0 of 60000 samples need 9.3 GiB"):
         fnn_chern._check_greens_memory(60000, 144, torch.complex64)
     fnn_chern._check_greens_memory(1000, 144, torch.complex64)  # 0.15 GiB fits
+
+
+def test_chern_parts_keep_kappas_and_strengths_and_concatenate_to_chern_data(tmp_path):
+    from qnets.experiments.fnn_chern import chern_data, chern_parts
+
+    config = resolve_config("fnn-chern-conductance", config_file="ci-small", overrides=[
+        "n_test_clean=4", "n_test_disordered=3", "workers=1", f"cache_dir={tmp_path}"])
+    clean, disordered = chern_parts(config, "test")
+    assert (len(clean), len(disordered)) == (4, 3)
+    assert not clean.strengths.any() and (disordered.strengths[:, 0] >= 1.0).all()
+    assert ((clean.kappas > 0.5) == clean.labels.astype(bool)).all()
+    values, labels, is_clean, _, _ = chern_data(config, "test")
+    np.testing.assert_array_equal(values, np.concatenate([clean.values, disordered.values]))
+    np.testing.assert_array_equal(labels, np.concatenate([clean.labels, disordered.labels]))
+    np.testing.assert_array_equal(is_clean, [True] * 4 + [False] * 3)
+    with pytest.raises(ConfigError, match="split: expected 'train' or 'test', got 'val'"):
+        chern_parts(config, "val")

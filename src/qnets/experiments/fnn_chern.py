@@ -43,6 +43,7 @@ __all__ = [
     "FnnChernConfig",
     "build_chern_network",
     "chern_data",
+    "chern_parts",
     "phase_crossing",
     "phase_probabilities",
     "run_fnn_chern",
@@ -163,10 +164,17 @@ class FnnChernConductanceConfig(FnnChernConfig):
     weight_decay: float = 0.0
 
 
-def chern_data(config: FnnChernConfig, split: str):
-    """``(values (n, 9L²) complex, labels (n,), rows, cols)`` of the clean + disordered ``split``."""
+def chern_parts(config: FnnChernConfig, split: str) -> list:
+    """The :class:`~qnets.fnn.datasets.ChernDataset` parts (clean, then disordered) of ``split``.
+
+    ``split`` is ``"train"`` or ``"test"``; a part with zero samples is left out. Each part
+    keeps its ``kappas`` and disorder ``strengths`` (per sample), which :func:`chern_data`
+    drops when it concatenates them.
+    """
     from qnets.fnn.datasets import chern_dataset
 
+    if split not in ("train", "test"):
+        raise ConfigError(f"split: expected 'train' or 'test', got {split!r}")
     workers = config.workers or os.cpu_count() or 1
     cache = Path(config.cache_dir) if config.cache_dir else Path.home() / ".cache" / "qnets" / "chern"
     offset = 0 if split == "train" else 1
@@ -179,6 +187,13 @@ def chern_data(config: FnnChernConfig, split: str):
                 seed=4 * config.data_seed + 2 * int(disordered) + offset, workers=workers, cache_dir=cache,
                 layout=config.disorder_layout,
             ))
+    return parts
+
+
+def chern_data(config: FnnChernConfig, split: str):
+    """``(values (n, 9L²) complex, labels (n,), clean (n,) bool, rows, cols)`` of the clean +
+    disordered ``split``."""
+    parts = chern_parts(config, split)
     values = np.concatenate([p.values for p in parts])
     labels = np.concatenate([p.labels for p in parts])
     clean = np.concatenate([np.full(len(p), not p.strengths.any()) for p in parts])
