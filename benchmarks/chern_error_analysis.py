@@ -2,7 +2,7 @@
 
 Loads a finished run directory of ``qnets run fnn-chern-ldos`` / ``fnn-chern-conductance``
 (its ``config.yaml``, a checkpoint and the cached data), evaluates the network on the test set
-and prints one JSON line. For every misclassified sample it gives the label, P(topological),
+and prints one JSON line. For every misclassified sample it gives the test index, the label, P(topological),
 clean or disordered, κ, the onsite disorder strength W, the spectral gap at E = 0 and the
 real-space Chern number |C| (:func:`qnets.solvers.free_fermion.real_space_chern_number`). The
 same quantities are summarised over a seeded random reference of ``--reference`` disordered
@@ -101,7 +101,7 @@ def main() -> None:
         for rows, indices in ((wrong_rows, wrong), (reference_rows, reference)):
             for i in indices:
                 gap, chern = _physics(part, int(i), config.L)
-                rows.append({"clean": clean, "label": int(part.labels[i]), "p": round(float(p[i]), 3),
+                rows.append({"index": n_test - len(part) + int(i), "clean": clean, "label": int(part.labels[i]), "p": round(float(p[i]), 3),
                              "kappa": round(float(part.kappas[i]), 4), "W": round(float(part.strengths[i, 0]), 3),
                              "gap": round(gap, 4), "abs_chern": round(chern, 3)})
     disordered_wrong = [r for r in wrong_rows if not r["clean"]]
