@@ -2,15 +2,18 @@
 
 Loads a finished run directory of ``qnets run fnn-chern-ldos`` / ``fnn-chern-conductance``
 (its ``config.yaml``, a checkpoint and the cached data), evaluates the network on the test set
-and prints one JSON line. For every misclassified sample it gives the test index, the label, P(topological),
-clean or disordered, κ, the onsite disorder strength W, the spectral gap at E = 0 and the
-real-space Chern number |C| (:func:`qnets.solvers.free_fermion.real_space_chern_number`). The
-same quantities are summarised over a seeded random reference of ``--reference`` disordered
-test samples, to show whether the errors sit where the labels are hard (strong disorder, small
-gap, |C| near the label thresholds 0.3 / 0.7) or spread over the test set.
+and prints one JSON line. For every misclassified sample it gives the test index, the label,
+P(topological), clean or disordered, κ, the onsite disorder strength W, the spectral gap at
+E = 0 and the real-space Chern number |C| (:func:`qnets.solvers.free_fermion.real_space_chern_number`).
+The same quantities are summarised for the disordered errors and for a seeded random reference
+of ``--reference`` disordered test samples, to show whether the errors sit where the labels are
+hard (strong disorder, small gap, |C| near the label thresholds 0.3 / 0.7, trivial-third
+samples labelled 0 by κ < 0.5 although |C| > 0.3) or spread over the test set. With
+``--compare OUTPUT.json`` (an earlier output of this script) it also counts the errors both
+networks share.
 
 Usage: ``python benchmarks/chern_error_analysis.py RUN_DIR [--checkpoint checkpoint.pt]
-[--reference 300]``.
+[--reference 300] [--compare OUTPUT.json] [--batch 256] [--threads 1]``.
 """
 
 from __future__ import annotations
@@ -28,42 +31,43 @@ from qnets.experiments.fnn_chern import (
     FnnChernConfig,
     build_chern_network,
     chern_parts,
+    phase_probabilities,
 )
 from qnets.fnn.datasets import SparseSystemInput
-from qnets.fnn.readouts import conductance_probability
 from qnets.solvers.free_fermion import real_space_chern_number, spectral_gap
 
-
-def _p_topological(model, values: np.ndarray, readout: str, dtype, batch: int) -> np.ndarray:
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(values), batch):
-            y = model(torch.from_numpy(values[start : start + batch]).to(dtype))
-            p = torch.softmax(y, -1)[:, 1] if readout == "ldos" else conductance_probability(y[:, 0])
-            out.append(p.double().numpy())
-    return np.concatenate(out)
+_STRONG_W = 2.6  # the top 20 % of the disorder ramp W = 1 → 3
+_MARGIN = 0.1  # "near a threshold": |C| in (0.3 − margin, 0.3] or [0.7, 0.7 + margin)
 
 
-def _physics(part, index: int, L: int) -> tuple[float, float]:
-    """``(spectral gap, |C|)`` of sample ``index`` of ``part``."""
-    h = part.dense([index])[0]
-    return spectral_gap(h), abs(real_space_chern_number(h, L))
+def _sample_row(part, i: int, index: int, p: float, L: int) -> dict:
+    """κ, W, gap and |C| of sample ``i`` of ``part`` (test index ``index``)."""
+    h = part.dense([i])[0]
+    return {"index": index, "clean": not part.strengths[i].any(), "label": int(part.labels[i]),
+            "p": round(p, 3), "kappa": round(float(part.kappas[i]), 4), "W": round(float(part.strengths[i, 0]), 3),
+            "gap": round(spectral_gap(h), 4), "abs_chern": round(abs(real_space_chern_number(h, L)), 3)}
 
 
 def _summary(rows: list[dict]) -> dict:
     if not rows:
         return {"n": 0}
-    c = np.array([r["abs_chern"] for r in rows])
-    gap = np.array([r["gap"] for r in rows])
-    w = np.array([r["W"] for r in rows])
+    c, gap, w, kappa, label, p = (np.array([r[k] for r in rows]) for k in ("abs_chern", "gap", "W", "kappa", "label", "p"))
+    near = ((c > 0.3 - _MARGIN) & (c <= 0.3)) | ((c >= 0.7) & (c < 0.7 + _MARGIN))
     return {
         "n": len(rows),
+        "label_1": int(label.sum()),
         "W_median": round(float(np.median(w)), 3),
+        f"W_at_least_{_STRONG_W}": int((w >= _STRONG_W).sum()),
         "gap_median": round(float(np.median(gap)), 4),
         "fraction_gap_below_0.05": round(float((gap < 0.05).mean()), 3),
+        "abs_chern_near_a_threshold": int(near.sum()),
+        "label_0_kappa_above_0.5_abs_chern_in_0.2_0.3": int(((label == 0) & (kappa > 0.5) & (c > 0.2) & (c <= 0.3)).sum()),
+        "label_1_abs_chern_in_0.7_0.8": int(((label == 1) & (c >= 0.7) & (c < 0.8)).sum()),
+        "kappa_below_0.5_abs_chern_above_0.3": int(((kappa < 0.5) & (c > 0.3)).sum()),
         "fraction_abs_chern_in_0.7_0.85": round(float(((c > 0.7) & (c < 0.85)).mean()), 3),
         "fraction_abs_chern_in_0.15_0.3": round(float(((c > 0.15) & (c < 0.3)).mean()), 3),
-        "fraction_kappa_above_0.5": round(float((np.array([r["kappa"] for r in rows]) > 0.5).mean()), 3),
+        "fraction_kappa_above_0.5": round(float((kappa > 0.5).mean()), 3),
+        "confident_p_below_0.1_or_above_0.9": int(((p < 0.1) | (p > 0.9)).sum()),
     }
 
 
@@ -74,6 +78,7 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--checkpoint", default="checkpoint.pt")
     parser.add_argument("--reference", type=int, default=300, help="random disordered test samples for comparison")
+    parser.add_argument("--compare", type=Path, default=None, help="an earlier output of this script")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
@@ -88,32 +93,29 @@ def main() -> None:
     model.load_state_dict(state["model_state"])
     model.eval()
     torch.set_num_threads(args.threads)
-    dtype = next(net.parameters()).dtype
 
-    wrong_rows, reference_rows, n_test, n_wrong = [], [], 0, 0
+    wrong_rows, reference_rows, offset = [], [], 0
     rng = np.random.default_rng(0)
     for part in parts:
-        clean = not part.strengths.any()
-        p = _p_topological(model, part.values, config.readout, dtype, args.batch)
+        p = phase_probabilities(model, torch.from_numpy(part.values).to(net.dtype), config.readout, args.batch)
         wrong = np.flatnonzero((p > 0.5).astype(int) != part.labels)
-        n_test, n_wrong = n_test + len(part), n_wrong + len(wrong)
-        reference = [] if clean else rng.choice(len(part), min(args.reference, len(part)), replace=False)
+        reference = [] if not part.strengths.any() else rng.choice(len(part), min(args.reference, len(part)), replace=False)
         for rows, indices in ((wrong_rows, wrong), (reference_rows, reference)):
-            for i in indices:
-                gap, chern = _physics(part, int(i), config.L)
-                rows.append({"index": n_test - len(part) + int(i), "clean": clean, "label": int(part.labels[i]), "p": round(float(p[i]), 3),
-                             "kappa": round(float(part.kappas[i]), 4), "W": round(float(part.strengths[i, 0]), 3),
-                             "gap": round(gap, 4), "abs_chern": round(chern, 3)})
-    disordered_wrong = [r for r in wrong_rows if not r["clean"]]
-    print(json.dumps({
+            rows.extend(_sample_row(part, int(i), offset + int(i), float(p[i]), config.L) for i in indices)
+        offset += len(part)
+    result = {
         "run_dir": str(args.run_dir), "checkpoint": args.checkpoint, "epoch": state["epoch"],
-        "n_test": n_test, "accuracy": 1 - n_wrong / n_test, "wrong": n_wrong,
-        "wrong_clean": len(wrong_rows) - len(disordered_wrong),
-        "wrong_label_1": sum(r["label"] for r in wrong_rows),
-        "errors_disordered": _summary(disordered_wrong),
+        "n_test": offset, "accuracy": 1 - len(wrong_rows) / offset, "wrong": len(wrong_rows),
+        "wrong_clean": sum(r["clean"] for r in wrong_rows),
+        "errors_disordered": _summary([r for r in wrong_rows if not r["clean"]]),
         "reference_disordered": _summary(reference_rows),
-        "samples": wrong_rows,
-    }))
+    }
+    if args.compare is not None:
+        other = json.loads(args.compare.read_text())
+        mine, theirs = {r["index"] for r in wrong_rows}, {r["index"] for r in other["samples"]}
+        result["compare"] = {"run_dir": other["run_dir"], "wrong": len(theirs), "shared": len(mine & theirs),
+                             "only_this_run": len(mine - theirs), "only_the_other": len(theirs - mine)}
+    print(json.dumps(result | {"samples": wrong_rows}))
 
 
 if __name__ == "__main__":

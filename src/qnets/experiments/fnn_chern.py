@@ -291,7 +291,11 @@ def _input_greens(model, values: torch.Tensor, *, batch_size: int, progress: boo
 
 
 def phase_probabilities(net, hamiltonians: torch.Tensor, readout: str, batch_size: int = 256) -> np.ndarray:
-    """``P(topological)`` ``(n,)`` of dense system Hamiltonians ``(n, N, N)``."""
+    """``P(topological)`` ``(n,)`` of dense system Hamiltonians ``(n, N, N)``.
+
+    ``net`` may be any module whose output is the network's (e.g. ``Sequential(
+    SparseSystemInput, net)`` fed pattern values ``(n, nnz)``).
+    """
     from qnets.fnn.readouts import conductance_probability
 
     out = []
