@@ -34,8 +34,8 @@ runs=(
 # rounding of seed 0 and a second seed; each one's result is reported, not only the better one.
 # The third adds weight decay 1e-3 (the paper's LDOS setting, not its conductance one): 45 CPU
 # epochs with it gave the lowest test loss and 99.46 % best (session 16); seed 1 of the same
-# 45-epoch recipe reached 99.52 % best, 99.46 % final (session 17). These 121-epoch runs test
-# the paper's own schedule.
+# 45-epoch recipe reached 99.52 % best, 99.46 % final (session 17). These runs test the
+# paper's 121-epoch schedule.
 open_runs=(
   "gpu-chern-cond-e121|fnn-chern-conductance"
   "gpu-chern-cond-e121-s1|fnn-chern-conductance --set seed=1"
